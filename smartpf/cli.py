@@ -1,0 +1,291 @@
+"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay.
+
+Exit codes: 0 success, 2 bad input (a config, an option, a file), 1 anything unexpected.
+Bad input is reported in one line per problem, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from smartpf_core import PRESETS, minimum_investment, parse_settings, simulate
+
+from . import paths
+from .candles import CandleError, Timerange, candle_file, load_candles
+from .configfile import ConfigError, load_configs
+from .freqtrade_config import freqtrade_config
+from .markets import MarketsError, load_rules
+from .report import backtest_summary, format_summary
+
+BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", action="append", required=True, metavar="CONFIG",
+                        help="Freqtrade config file; repeat to merge several, later files win")
+
+
+def _load_spec(config_paths: list[str]) -> tuple[dict[str, Any], Any]:
+    try:
+        config = load_configs(config_paths)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    result = parse_settings(config)
+    for line in result.lines():
+        print(line, file=sys.stderr if result.errors else sys.stdout)
+    if not result.ok:
+        raise SystemExit(BAD_INPUT)
+    return config, result.spec
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        config = load_configs(args.config)
+    except ConfigError as exc:
+        print(exc)
+        return BAD_INPUT
+    result = parse_settings(config)
+    for line in result.lines():
+        print(line)
+    if not result.ok:
+        return BAD_INPUT
+    spec = result.spec
+    assets = ", ".join(f"{c} {p:g} %" for c, p in spec.allocations)
+    rule = f"threshold {spec.describe_threshold()}" if spec.mode == "proportional" else (
+        f"every {spec.to_dict()['interval']}")
+    print(f"valid: {assets}; {spec.investment:g} {spec.stake_currency}; {spec.mode}, {rule}")
+    return 0
+
+
+def _timeframe(args: argparse.Namespace, config: dict[str, Any]) -> str:
+    timeframe = args.timeframe or config.get("timeframe")
+    if not timeframe:
+        raise UsageError("--timeframe: not given and the config has no 'timeframe' (e.g. 1m, 5m, 1h)")
+    return str(timeframe)
+
+
+def _rules(markets: str) -> dict:
+    try:
+        return load_rules(markets)
+    except MarketsError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    config, spec = _load_spec(args.config)
+    timeframe = _timeframe(args, config)
+    rules = _rules(args.markets)
+    missing = [p for p in spec.pairs if p not in rules]
+    if missing:
+        raise UsageError(f"--markets {args.markets}: no exchange rules for {', '.join(missing)}")
+    try:
+        timerange = Timerange.parse(args.timerange or config.get("timerange"))
+        candles = load_candles(args.datadir, list(spec.pairs), timeframe, timerange)
+    except CandleError as exc:
+        raise UsageError(str(exc)) from exc
+    if len(candles) < 2:
+        raise UsageError("the timerange holds fewer than 2 candles; nothing to backtest")
+    first = {p: float(candles.opens[p][1]) for p in spec.pairs}
+    if all(v == v for v in first.values()):
+        minimum = minimum_investment(spec, {p: rules[p] for p in spec.pairs}, first)
+        if spec.investment < minimum.initial:
+            print(f"warning: investment {spec.investment:g} {spec.stake_currency} is below the minimum "
+                  f"{minimum.initial:.2f} for these market rules; some coins will not be bought", file=sys.stderr)
+    result = simulate(spec, candles.times.tolist(), {p: candles.opens[p].tolist() for p in spec.pairs},
+                      {p: candles.closes[p].tolist() for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs})
+    summary = backtest_summary(result, spec, timeframe)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary, spec))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for preset in PRESETS.values():
+        assets = ", ".join(f"{c} {p:g} %" for c, p in preset.assets.items())
+        how = f"threshold {preset.threshold:g} points" if preset.mode == "proportional" else f"every {preset.interval}"
+        print(f"{preset.name:16} {preset.title}: {assets} ({preset.mode}, {how})")
+        print(f"{'':16} {preset.description}")
+    print("\nStart one with: smartpf init --preset NAME --investment AMOUNT -o user_data/config.json")
+    return 0
+
+
+def _number_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+    return value
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    preset = PRESETS.get(args.preset)
+    if preset is None:
+        raise UsageError(f"--preset {args.preset!r}: unknown; choose one of {', '.join(PRESETS)}")
+    config = freqtrade_config(preset.settings(args.investment), stake_currency=args.stake_currency,
+                              timeframe=args.timeframe, bot_name=args.bot_name)
+    result = parse_settings(config)
+    if not result.ok:
+        for line in result.lines():
+            print(line, file=sys.stderr)
+        return BAD_INPUT
+    if Path(args.markets).exists():
+        rules = _rules(args.markets)
+        prices = _latest_prices(Path(args.datadir), result.spec.pairs) if args.datadir else None
+        if prices and all(p in rules for p in prices):
+            minimum = minimum_investment(result.spec, rules, prices)
+            if args.investment < minimum.initial:
+                raise UsageError(f"--investment {args.investment:g}: below the minimum investment "
+                                 f"{minimum.initial:.2f} {args.stake_currency} for this portfolio")
+            print(f"minimum investment {minimum.initial:.2f} {args.stake_currency}; rebalances at the threshold "
+                  f"trade from {minimum.rebalance:.2f} {args.stake_currency}", file=sys.stderr)
+    text = json.dumps(config, indent=4) + "\n"
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise UsageError(f"-o {out}: the file exists; pass --force to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}: {preset.title}, {args.investment:g} {args.stake_currency}. "
+          f"Next: smartpf validate -c {out}")
+    return 0
+
+
+def _latest_prices(datadir: Path, pairs: tuple[str, ...]) -> dict[str, float] | None:
+    import pandas as pd
+
+    prices: dict[str, float] = {}
+    for pair in pairs:
+        for tf in ("1m", "5m", "15m", "1h"):
+            path = candle_file(datadir, pair, tf)
+            if path.exists():
+                prices[pair] = float(pd.read_feather(path, columns=["close"])["close"].iloc[-1])
+                break
+        else:
+            return None
+    return prices
+
+
+def cmd_minimum(args: argparse.Namespace) -> int:
+    config, spec = _load_spec(args.config)
+    rules = _rules(args.markets)
+    prices = _latest_prices(Path(args.datadir), spec.pairs)
+    if prices is None:
+        raise UsageError(f"--datadir {args.datadir}: no candles for every pair to take prices from")
+    missing = [p for p in spec.pairs if p not in rules]
+    if missing:
+        raise UsageError(f"--markets {args.markets}: no exchange rules for {', '.join(missing)}")
+    m = minimum_investment(spec, rules, prices)
+    cur = spec.stake_currency
+    print(f"minimum investment: {m.initial:.2f} {cur} (every initial order clears its pair's minimum; "
+          f"binding coin {m.binding_pair()})")
+    print(f"rebalance minimum:  {m.rebalance:.2f} {cur} (below this a rebalance at the threshold of "
+          f"{spec.describe_threshold()} is too small to trade)")
+    print(f"your investment:    {spec.investment:g} {cur}")
+    return 0 if spec.investment >= m.initial else BAD_INPUT
+
+
+def cmd_fetch_data(args: argparse.Namespace) -> int:
+    """Fetch the candles a config needs with Freqtrade's own downloader (a user's clone has no ../shared)."""
+    config, spec = _load_spec(args.config)
+    timeframe = _timeframe(args, config)
+    cmd = [sys.executable, "-m", "freqtrade", "download-data"]
+    for path in args.config:
+        cmd += ["-c", path]
+    cmd += ["--pairs", *spec.pairs, "-t", timeframe, "--datadir", args.datadir, "--data-format-ohlcv", "feather"]
+    timerange = args.timerange or config.get("timerange")
+    cmd += ["--timerange", timerange] if timerange else ["--days", str(args.days)]
+    print("running:", " ".join(cmd), flush=True)
+    return subprocess.call(cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smartpf", description="Smart Portfolio: a crypto rebalancing bot.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check the smart_portfolio section of Freqtrade config files")
+    _config_arg(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("backtest", help="replay the core engine over Freqtrade-format candles")
+    _config_arg(p)
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
+    p.add_argument("--timeframe", help="candle size, default the config's timeframe")
+    p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
+    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("presets", help="list the ready-made portfolios")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("init", help="write a complete Freqtrade config for a preset")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--investment", required=True, type=_number_arg)
+    p.add_argument("-o", "--output", help="file to write (default: print)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--stake-currency", default="USDT")
+    p.add_argument("--timeframe", default="1m")
+    p.add_argument("--bot-name", default="smartpf")
+    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR), help="candles to take current prices from")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("minimum", help="the minimum investment for a config's portfolio")
+    _config_arg(p)
+    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR), help="candles to take current prices from")
+    p.set_defaults(func=cmd_minimum)
+
+    p = sub.add_parser("fetch-data", help="download the candles a config needs (freqtrade download-data)")
+    _config_arg(p)
+    p.add_argument("--datadir", default=str(paths.USER_DATA / "data" / "binance"))
+    p.add_argument("--timeframe")
+    p.add_argument("--timerange")
+    p.add_argument("--days", type=int, default=30)
+    p.set_defaults(func=cmd_fetch_data)
+
+    try:
+        from .replay import cli as replay_cli
+    except ImportError:
+        replay_cli = None
+    if replay_cli is not None:
+        p = sub.add_parser("replay", help="run the offline Binance-compatible replay exchange")
+        replay_cli.add_arguments(p)
+        p.set_defaults(func=replay_cli.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"smartpf {args.command}: {exc}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
+        if os.environ.get("SMARTPF_DEBUG"):
+            raise
+        print(f"smartpf {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+              "(set SMARTPF_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

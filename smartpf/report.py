@@ -1,0 +1,72 @@
+"""Human-readable and JSON reports of a core backtest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from smartpf_core import PortfolioSpec, SimResult
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def backtest_summary(result: SimResult, spec: PortfolioSpec, timeframe: str) -> dict[str, Any]:
+    """The JSON summary; ``smartpf-summary.json`` of a Freqtrade backtest uses the same keys."""
+    engine = result.engine
+    return {
+        "start": iso(result.start),
+        "end": iso(result.end),
+        "timeframe": timeframe,
+        "candles": result.ticks,
+        "pairs": list(spec.pairs),
+        "stake_currency": spec.stake_currency,
+        "mode": spec.mode,
+        "threshold": spec.threshold,
+        "threshold_type": spec.threshold_type,
+        "interval": spec.interval if spec.mode == "scheduled" else None,
+        "fee": spec.fee,
+        "invested": result.invested,
+        "final_value": result.final_value,
+        "hodl_value": result.hodl_value,
+        "profit_pct": result.profit_pct,
+        "hodl_profit_pct": result.hodl_profit_pct,
+        "rebalances": result.rebalances,
+        "orders": result.orders,
+        "fees": result.fees,
+        "turnover": result.turnover,
+        "max_drawdown_pct": result.max_drawdown_pct,
+        "first_purchase": iso(engine.started_at) if engine.started_at is not None else None,
+        "status": engine.status,
+        "termination": engine.termination,
+    }
+
+
+def format_summary(summary: dict[str, Any], spec: PortfolioSpec) -> str:
+    cur = summary["stake_currency"]
+    if spec.mode == "proportional":
+        rule = f"proportional, threshold {spec.describe_threshold()}"
+    else:
+        rule = f"scheduled, every {spec.to_dict()['interval']}"
+    lines = [
+        "Smart Portfolio backtest (smartpf core simulator)",
+        f"  period        {summary['start']} -> {summary['end']}"
+        f"  ({summary['candles']} candles of {summary['timeframe']})",
+        "  portfolio     " + ", ".join(f"{c} {p:g} %" for c, p in spec.allocations),
+        f"  rebalancing   {rule}",
+        f"  invested      {summary['invested']:,.2f} {cur}   fee {summary['fee'] * 100:g} % per side",
+        "",
+        f"  final value   {summary['final_value']:,.2f} {cur}   profit {summary['profit_pct']:+.2f} %",
+        f"  HODL value    {summary['hodl_value']:,.2f} {cur}   profit {summary['hodl_profit_pct']:+.2f} %"
+        "   (the same basket, never rebalanced)",
+        f"  vs HODL       {summary['profit_pct'] - summary['hodl_profit_pct']:+.2f} percentage points",
+        f"  rebalances    {summary['rebalances']}   orders {summary['orders']} (initial purchase included)",
+        f"  fees          {summary['fees']:,.2f} {cur}   turnover {summary['turnover']:,.2f} {cur}",
+        f"  max drawdown  {summary['max_drawdown_pct']:.2f} %",
+    ]
+    if summary.get("termination"):
+        info = summary["termination"]
+        lines.append(f"  terminated    {info.get('why')} ({info.get('how')})")
+    lines.append("  Values at the close of the last candle, before any exit fee.")
+    return "\n".join(lines)

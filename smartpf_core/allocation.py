@@ -1,0 +1,57 @@
+"""Valuation: portfolio value, actual vs target weights, and deviations in both threshold types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+def portfolio_value(holdings: Mapping[str, float], prices: Mapping[str, float], cash: float) -> float:
+    """V = sum of holdings x price + the bot's idle cash."""
+    return cash + sum(qty * prices[pair] for pair, qty in holdings.items() if qty)
+
+
+def actual_weights(
+    holdings: Mapping[str, float], prices: Mapping[str, float], cash: float, pairs: tuple[str, ...]
+) -> dict[str, float]:
+    value = portfolio_value(holdings, prices, cash)
+    if value <= 0:
+        return dict.fromkeys(pairs, 0.0)
+    return {pair: holdings.get(pair, 0.0) * prices[pair] / value for pair in pairs}
+
+
+def deviation(actual: float, target: float, threshold_type: str) -> float:
+    """Signed deviation in the unit of the threshold: percentage points, or percent of the target."""
+    if threshold_type == "absolute":
+        return (actual - target) * 100.0
+    if target <= 0:
+        return float("inf") if actual > 0 else 0.0
+    return (actual - target) / target * 100.0
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The coin that deviates most from its target, in the threshold's unit."""
+
+    pair: str
+    actual: float
+    target: float
+    deviation: float
+
+    @property
+    def size(self) -> float:
+        return abs(self.deviation)
+
+
+def largest_drift(
+    weights: Mapping[str, float], targets: Mapping[str, float], threshold_type: str
+) -> Drift | None:
+    """The largest absolute deviation over every coin held or targeted."""
+    best: Drift | None = None
+    for pair in {**targets, **weights}:
+        actual = weights.get(pair, 0.0)
+        target = targets.get(pair, 0.0)
+        dev = deviation(actual, target, threshold_type)
+        if best is None or abs(dev) > best.size:
+            best = Drift(pair, actual, target, dev)
+    return best

@@ -1,0 +1,348 @@
+"""The settings contract: ``PortfolioSpec`` and the only place where a setting is checked.
+
+Users write a ``smart_portfolio`` section in their Freqtrade config. ``parse_settings`` turns the
+whole config into a frozen ``PortfolioSpec`` or into a list of problems, each naming the key, the
+value and what is allowed. Nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .intervals import format_interval, parse_interval
+
+SECTION = "smart_portfolio"
+MODES = ("proportional", "scheduled")
+THRESHOLD_TYPES = ("absolute", "relative")
+EXIT_CHOICES = ("sell", "keep")
+DEFAULT_FEE = 0.001
+SUM_TOLERANCE = 0.01  # percent: allocations must sum to 100 within this
+
+DEFAULTS: dict[str, Any] = {
+    "mode": "proportional",
+    "threshold": 1.0,
+    "threshold_type": "absolute",
+    "check_interval": "1m",
+    "interval": "1d",
+    "min_trade": 5.0,
+    "take_profit": None,
+    "stop_loss": None,
+    "on_exit": "sell",
+    "terminate": None,
+}
+KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
+_COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning) in the settings."""
+
+    key: str
+    value: Any
+    allowed: str
+    level: str = "error"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.level == "warning" else ""
+        return f"{prefix}{self.key} = {_show(self.value)}: {self.allowed}"
+
+
+@dataclass(frozen=True)
+class PortfolioSpec:
+    """Validated settings. Allocations are kept in percent as written; ``weights`` sum to exactly 1."""
+
+    allocations: tuple[tuple[str, float], ...]
+    investment: float
+    mode: str = "proportional"
+    threshold: float = 1.0
+    threshold_type: str = "absolute"
+    check_interval: int = 60
+    interval: int = 86400
+    min_trade: float = 5.0
+    take_profit: float | None = None
+    stop_loss: float | None = None
+    on_exit: str = "sell"
+    terminate: str | None = None
+    stake_currency: str = "USDT"
+    fee: float = DEFAULT_FEE
+    weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        total = sum(p for _, p in self.allocations)
+        weights = {self.pair(c): p / total for c, p in self.allocations}
+        object.__setattr__(self, "weights", weights)
+
+    def pair(self, coin: str) -> str:
+        return f"{coin}/{self.stake_currency}"
+
+    @property
+    def coins(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.allocations)
+
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        return tuple(self.weights)
+
+    def describe_threshold(self) -> str:
+        """Always say which threshold type is in force: users of other products are split on it."""
+        if self.threshold_type == "absolute":
+            return f"{self.threshold:g} percentage points (absolute)"
+        return f"{self.threshold:g} % of each target (relative)"
+
+    def band(self, pair: str) -> float:
+        """Allowed deviation of ``pair``'s weight, as a fraction of the portfolio."""
+        if self.threshold_type == "absolute":
+            return self.threshold / 100.0
+        return self.weights.get(pair, 0.0) * self.threshold / 100.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``smart_portfolio`` section that reproduces this spec (plus stake currency and fee)."""
+        return {
+            "assets": dict(self.allocations),
+            "investment": self.investment,
+            "mode": self.mode,
+            "threshold": self.threshold,
+            "threshold_type": self.threshold_type,
+            "check_interval": format_interval(self.check_interval),
+            "interval": format_interval(self.interval),
+            "min_trade": self.min_trade,
+            "take_profit": self.take_profit,
+            "stop_loss": self.stop_loss,
+            "on_exit": self.on_exit,
+            "terminate": self.terminate,
+            "stake_currency": self.stake_currency,
+            "fee": self.fee,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PortfolioSpec:
+        """Inverse of ``to_dict`` for persisted state (already validated once)."""
+        section = {k: v for k, v in data.items() if k not in ("stake_currency", "fee")}
+        result = parse_settings(
+            {SECTION: section, "stake_currency": data.get("stake_currency", "USDT"), "fee": data.get("fee")}
+        )
+        if result.spec is None:
+            raise ValueError("; ".join(str(p) for p in result.errors))
+        return result.spec
+
+
+@dataclass(frozen=True)
+class Validation:
+    spec: PortfolioSpec | None
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not self.errors
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in (*self.errors, *self.warnings)]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if value is _MISSING:
+        return "(missing)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(missing)"
+
+
+_MISSING = _Missing()
+
+
+def _number(value: Any) -> float | None:
+    """A finite real number, or None. Booleans and numeric strings are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def parse_settings(config: Mapping[str, Any]) -> Validation:
+    """Validate the ``smart_portfolio`` section of a whole Freqtrade config."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def err(key: str, value: Any, allowed: str) -> None:
+        errors.append(Problem(f"{SECTION}.{key}" if key else SECTION, value, allowed))
+
+    if not isinstance(config, Mapping):
+        return Validation(None, (Problem("config", config, "must be a JSON object"),), ())
+
+    stake = config.get("stake_currency", "USDT")
+    if not isinstance(stake, str) or not stake.strip():
+        errors.append(Problem("stake_currency", stake, "must be a currency such as 'USDT'"))
+        stake = "USDT"
+    stake = stake.strip().upper()
+
+    fee_raw = config.get("fee")
+    fee = DEFAULT_FEE
+    if fee_raw is not None:
+        fee_num = _number(fee_raw)
+        if fee_num is None or not 0 <= fee_num < 0.1:
+            errors.append(Problem("fee", fee_raw, "must be a ratio from 0 up to 0.1, e.g. 0.001 for 0.1 %"))
+        else:
+            fee = fee_num
+
+    section = config.get(SECTION, _MISSING)
+    if section is _MISSING:
+        err("", section, "add a 'smart_portfolio' section with at least 'assets' and 'investment'")
+        return Validation(None, tuple(errors), ())
+    if not isinstance(section, Mapping):
+        err("", section, "must be a JSON object with 'assets', 'investment' and optional settings")
+        return Validation(None, tuple(errors), ())
+
+    for key in section:
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else f"known settings: {', '.join(KNOWN_KEYS)}"
+            err(str(key), section[key], f"unknown setting; {hint}")
+
+    allocations = _parse_assets(section.get("assets", _MISSING), stake, err)
+
+    investment_raw = section.get("investment", _MISSING)
+    investment = _number(investment_raw)
+    if investment is None or investment <= 0:
+        err("investment", investment_raw, f"must be a number of {stake} greater than 0, e.g. 1000")
+
+    values = {k: section.get(k, d) for k, d in DEFAULTS.items()}
+    mode = values["mode"]
+    if mode not in MODES:
+        err("mode", mode, "must be 'proportional' or 'scheduled'")
+    threshold_type = values["threshold_type"]
+    if threshold_type not in THRESHOLD_TYPES:
+        err(
+            "threshold_type",
+            threshold_type,
+            "must be 'absolute' (percentage points) or 'relative' (percent of each target)",
+        )
+    threshold = _number(values["threshold"])
+    if threshold is None or not 0 < threshold < 100:
+        err("threshold", values["threshold"], "must be a number greater than 0 and less than 100 (percent)")
+
+    intervals: dict[str, int] = {}
+    for key in ("check_interval", "interval"):
+        try:
+            intervals[key] = parse_interval(values[key])
+        except ValueError as exc:
+            err(key, values[key], str(exc))
+
+    min_trade = _number(values["min_trade"])
+    if min_trade is None or min_trade < 0:
+        err("min_trade", values["min_trade"], f"must be a number of {stake}, 0 or more (default 5)")
+
+    take_profit = values["take_profit"]
+    if take_profit is not None:
+        tp = _number(take_profit)
+        if tp is None or tp <= 0:
+            err("take_profit", take_profit, "must be a percent greater than 0, or null for none")
+        take_profit = tp
+    stop_loss = values["stop_loss"]
+    if stop_loss is not None:
+        sl = _number(stop_loss)
+        if sl is None or not 0 < sl < 100:
+            err("stop_loss", stop_loss, "must be a percent greater than 0 and less than 100, or null for none")
+        stop_loss = sl
+    if values["on_exit"] not in EXIT_CHOICES:
+        err("on_exit", values["on_exit"], "must be 'sell' (sell every coin) or 'keep' (leave the coins)")
+    terminate = values["terminate"]
+    if terminate == "":
+        terminate = None
+    if terminate is not None and terminate not in EXIT_CHOICES:
+        err("terminate", terminate, "must be 'sell', 'keep', or null to keep the bot running")
+
+    if errors or allocations is None:
+        return Validation(None, tuple(errors), ())
+
+    spec = PortfolioSpec(
+        allocations=allocations,
+        investment=float(investment),  # type: ignore[arg-type]
+        mode=mode,
+        threshold=float(threshold),  # type: ignore[arg-type]
+        threshold_type=threshold_type,
+        check_interval=intervals["check_interval"],
+        interval=intervals["interval"],
+        min_trade=float(min_trade),  # type: ignore[arg-type]
+        take_profit=take_profit,
+        stop_loss=stop_loss,
+        on_exit=values["on_exit"],
+        terminate=terminate,
+        stake_currency=stake,
+        fee=fee,
+    )
+    smallest_coin, smallest = min(spec.allocations, key=lambda a: a[1])
+    if spec.threshold_type == "absolute" and spec.threshold >= smallest:
+        warnings.append(
+            Problem(
+                f"{SECTION}.threshold",
+                spec.threshold,
+                f"an absolute threshold of {spec.threshold:g} points is at least the smallest target "
+                f"({smallest_coin} {smallest:g} %): {smallest_coin} could fall to zero without a rebalance",
+                level="warning",
+            )
+        )
+    return Validation(spec, (), tuple(warnings))
+
+
+def _parse_assets(raw: Any, stake: str, err: Any) -> tuple[tuple[str, float], ...] | None:
+    example = 'e.g. {"BTC": 50, "ETH": 30, "SOL": 20}'
+    if raw is _MISSING:
+        err("assets", raw, f"required: coins and their target allocations in percent, {example}")
+        return None
+    if not isinstance(raw, Mapping):
+        err("assets", raw, f"must be an object of coin to allocation in percent, {example}")
+        return None
+    seen: dict[str, str] = {}
+    allocations: list[tuple[str, float]] = []
+    ok = True
+    for name, duplicate_of in getattr(raw, "duplicates", ()):
+        err(f"assets.{name}", raw[name], f"coin '{duplicate_of}' is listed more than once; list each coin once")
+        ok = False
+    for coin, pct in raw.items():
+        key = f"assets.{coin}"
+        if not isinstance(coin, str) or not _COIN.match(coin):
+            hint = " (write the coin, e.g. 'BTC', not the pair)" if "/" in str(coin) else ""
+            err(key, coin, f"must be a coin symbol such as 'BTC'{hint}")
+            ok = False
+            continue
+        upper = coin.upper()
+        if upper == stake:
+            err(key, pct, f"{stake} is the stake currency (the cash); list only the coins to hold")
+            ok = False
+            continue
+        if upper in seen:
+            err(key, pct, f"coin '{upper}' is listed more than once (as '{seen[upper]}' too); list each coin once")
+            ok = False
+            continue
+        seen[upper] = coin
+        number = _number(pct)
+        if number is None or number <= 0:
+            err(key, pct, "must be a target allocation in percent greater than 0")
+            ok = False
+            continue
+        allocations.append((upper, number))
+    if len(raw) < 2:
+        err("assets", dict(raw), f"needs at least 2 coins, {example}")
+        return None
+    if not ok:
+        return None
+    total = sum(p for _, p in allocations)
+    if abs(total - 100.0) > SUM_TOLERANCE:
+        err("assets", dict(raw), f"allocations sum to {total:g} %; they must sum to 100 %")
+        return None
+    return tuple(allocations)
