@@ -1,0 +1,180 @@
+"""``smartpf replay``: argument parsing, validation with one-line messages, and the serve loop.
+
+``smartpf/cli.py`` calls :func:`add_arguments` and :func:`run` for its ``replay`` subcommand;
+``python -m smartpf.replay`` does the same on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
+from smartpf.replay.clock import Clock, default_start, history_clock, iso, parse_iso, replay_clock
+from smartpf.replay.data import DataError, PairData, load_market_data
+from smartpf.replay.faults import FaultError, Faults
+from smartpf.replay.market import Market
+from smartpf.replay.scenario import Scenario, ScenarioError, load_scenario
+from smartpf.replay.server import ReplayState, make_server
+from smartpf.replay.timeframes import BINANCE_INTERVALS, sort_timeframes
+
+DEFAULT_PORT = 8765
+DEFAULT_WARMUP = 1000
+PROG = "smartpf replay"
+
+class UsageError(ValueError):
+    """Bad command-line value: printed as one line, exit code 2."""
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the replay options (values are validated in :func:`run`, so errors stay one line)."""
+    a = parser.add_argument
+    a("--datadir", default=str(DEFAULT_DATADIR), help="Freqtrade datadir with <BASE>_<QUOTE>-<tf>.feather "
+      "candles (default: %(default)s)")
+    a("--markets", default=str(DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON (default: %(default)s)")
+    a("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    a("--port", default=str(DEFAULT_PORT), help="TCP port, 0 = pick a free one (default: %(default)s)")
+    a("--clock", default="history", help="history (original timestamps, all data) or replay (now = --start, "
+      "advancing in real time) (default: %(default)s)")
+    a("--start", default=None, help="replay clock: historical ISO 8601 instant mapped onto now (default: the "
+      "earliest instant with --warmup candles of the shortest timeframe for every pair)")
+    a("--warmup", default=str(DEFAULT_WARMUP), help="replay clock: candles of history before the default "
+      "start (default: %(default)s)")
+    a("--scenario", default=None, help="JSON scenario file: price events, flat prices, outage/frozen/latency "
+      "windows (see docs/replay.md)")
+    a("--fail-rate", default="0", help="fraction 0..1 of requests answered with a Binance-shaped 5xx/429")
+    a("--seed", default=None, help="seed for --fail-rate (integer; default: random)")
+    a("--latency", default="0", help="milliseconds added to every request (or only --latency-paths)")
+    a("--latency-paths", default=None, help="comma-separated paths the latency applies to, e.g. /api/v3/depth")
+    a("--pairs", default=None, help="comma-separated pairs to serve, e.g. BTC/USDT,ETH/USDT (default: all "
+      "pairs that have candles and market rules)")
+    a("--timeframes", default=None, help="comma-separated timeframes to load, e.g. 1m,1h (default: all)")
+    a("--all-markets", action="store_true", help="also list markets that have no candles")
+    a("--log-requests", action="store_true", help="log every request on stderr")
+
+def _number(value: str, option: str, allowed: str, kind: type = float) -> float:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{option} {value!r}: must be {allowed}") from None
+
+def _csv(value: str | None) -> list[str] | None:
+    items = [x.strip() for x in value.split(",") if x.strip()] if value else []
+    return items or None
+
+def _build(args: argparse.Namespace, started_ms: int) -> tuple[Market, Faults, int, str]:
+    """Validate every option and load the data; UsageError/DataError/ScenarioError on bad input."""
+    port = int(_number(args.port, "--port", "an integer 0..65535", int))
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {args.port!r}: must be an integer 0..65535")
+    if args.clock not in ("history", "replay"):
+        raise UsageError(f"--clock {args.clock!r}: must be history or replay")
+    fail_rate = _number(args.fail_rate, "--fail-rate", "a number between 0 and 1")
+    if not 0.0 <= fail_rate <= 1.0:
+        raise UsageError(f"--fail-rate {args.fail_rate!r}: must be a number between 0 and 1")
+    latency = _number(args.latency, "--latency", "milliseconds >= 0")
+    if not 0 <= latency <= 600_000:
+        raise UsageError(f"--latency {args.latency!r}: must be milliseconds between 0 and 600000")
+    seed = None if args.seed is None else int(_number(args.seed, "--seed", "an integer", int))
+    warmup = int(_number(args.warmup, "--warmup", "an integer >= 0", int))
+    if warmup < 0:
+        raise UsageError(f"--warmup {args.warmup!r}: must be an integer >= 0")
+    start_ms = None
+    if args.start is not None:
+        if args.clock != "replay":
+            raise UsageError(f"--start {args.start!r}: only with --clock replay")
+        try:
+            start_ms = parse_iso(args.start)
+        except ValueError:
+            raise UsageError(f"--start {args.start!r}: must be an ISO 8601 date or date-time, "
+                             "e.g. 2026-04-01 or 2026-04-01T12:00:00Z") from None
+    timeframes = _csv(args.timeframes)
+    for tf in timeframes or []:
+        if tf not in BINANCE_INTERVALS:
+            raise UsageError(f"--timeframes {tf!r}: must be Binance intervals like {','.join(BINANCE_INTERVALS)}")
+    for option, path in (("--datadir", args.datadir), ("--markets", args.markets)):
+        if not Path(path).exists():
+            raise UsageError(f"{option} {path}: no such {'directory' if option == '--datadir' else 'file'}")
+    if args.scenario is not None and not Path(args.scenario).is_file():
+        raise UsageError(f"--scenario {args.scenario}: no such file")
+
+    info, pairs = load_market_data(Path(args.datadir), Path(args.markets), _csv(args.pairs), timeframes,
+                                   args.all_markets)
+    scenario = load_scenario(Path(args.scenario), set(pairs)) if args.scenario else Scenario()
+    if scenario.moves_prices and args.clock != "replay":
+        raise UsageError(f"--scenario {args.scenario}: price events and \"flat\" need --clock replay")
+    clock = _clock(args.clock, pairs, started_ms, start_ms, warmup)
+    faults = Faults(fail_rate, int(latency), _csv(args.latency_paths), seed)
+    return Market(info, pairs, clock, scenario), faults, port, args.host
+
+def _clock(mode: str, pairs: dict[str, PairData], started_ms: int, start_ms: int | None, warmup: int) -> Clock:
+    if mode == "history":
+        return history_clock(started_ms)
+    all_series = [s for p in pairs.values() for s in p.series.values()]
+    if not all_series:
+        raise UsageError("--clock replay: no candles to replay")
+    align = max(s.tf_ms for s in all_series)
+    if start_ms is None:
+        base = min(s.tf_ms for s in all_series)
+        base_series = [s for s in all_series if s.tf_ms == base]
+        start_ms = default_start([s.first_open for s in base_series], [s.end for s in base_series],
+                                 base, warmup, align)
+    else:
+        first = min(s.first_open for s in all_series)
+        last = max(s.end for s in all_series)
+        if not first <= start_ms < last:
+            raise UsageError(f"--start {iso(start_ms)}: outside the served data ({iso(first)} .. {iso(last)})")
+    return replay_clock(started_ms, start_ms, align)
+
+def readiness_line(market: Market, host: str, port: int) -> str:
+    clock = market.clock
+    tfs = ",".join(sort_timeframes(market.timeframes()))
+    line = (f"{PROG}: serving {len(market.pairs)} pairs ({tfs}) on http://{host}:{port} clock={clock.mode}")
+    if clock.replay and clock.start_hist_ms is not None:
+        line += f" start={iso(clock.to_hist(clock.started_ms))}"
+    return line
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad arguments (one line on stderr)."""
+    started_ms = int(time.time() * 1000)
+    try:
+        market, faults, port, host = _build(args, started_ms)
+        server = make_server(ReplayState(market, faults, args.log_requests), host, port)
+    except (UsageError, DataError, ScenarioError, FaultError) as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"{PROG}: --host {args.host} --port {args.port}: cannot listen ({e.strerror or e})", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    bound_host, bound_port = server.server_address[:2]
+    print(readiness_line(market, str(bound_host), int(bound_port)), flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"{PROG}: stopped", flush=True)
+    return 0
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Offline Binance-compatible replay exchange "
+                                     "(see docs/replay.md).")
+    add_arguments(parser)
+    return parser
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))

@@ -1,0 +1,120 @@
+"""Fault injection: random failures, latency, outage and frozen prices, switchable at run time.
+
+One ``Faults`` object is shared by the request threads; every change goes through ``update`` so the
+admin endpoint and the command line validate the same way.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+# Binance-shaped failure answers: (HTTP status, code, msg).
+FAILURES: tuple[tuple[int, int, str], ...] = (
+    (500, -1001, "Internal error; unable to process your request. Please try again."),
+    (503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes."),
+    (429, -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
+                 "Please use WebSocket Streams for live updates to avoid polling the API."),
+)
+OUTAGE = (503, -1008, "Service unavailable (smartpf replay: outage).")
+
+
+class FaultError(ValueError):
+    """A fault setting is out of range; the message names it and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    code: int
+    msg: str
+
+
+def _rate(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise FaultError(f"{name} {value!r}: must be a number between 0 and 1")
+    return float(value)
+
+
+def _ms(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 600_000:
+        raise FaultError(f"{name} {value!r}: must be a number of milliseconds between 0 and 600000")
+    return int(value)
+
+
+class Faults:
+    """Thread-safe fault settings. ``frozen_at`` is the real ms at which prices were frozen."""
+
+    def __init__(self, fail_rate: float = 0.0, latency_ms: int = 0, latency_paths: list[str] | None = None,
+                 seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self.fail_rate = _rate(fail_rate, "--fail-rate")
+        self.latency_ms = _ms(latency_ms, "--latency")
+        self.latency_paths: tuple[str, ...] | None = tuple(latency_paths) if latency_paths else None
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self.outage = False
+        self.frozen_at: int | None = None
+        self.injected = 0
+
+    def update(self, changes: dict, now_ms: int) -> None:
+        """Apply admin changes: outage, frozen (bool), latency_ms, latency_paths, fail_rate, seed."""
+        allowed = {"outage", "frozen", "latency_ms", "latency_paths", "fail_rate", "seed"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise FaultError(f"unknown fault setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        for key in ("outage", "frozen"):
+            if key in changes and not isinstance(changes[key], bool):
+                raise FaultError(f"{key} {changes[key]!r}: must be true or false")
+        rate = _rate(changes["fail_rate"], "fail_rate") if "fail_rate" in changes else None
+        latency = _ms(changes["latency_ms"], "latency_ms") if "latency_ms" in changes else None
+        paths = changes.get("latency_paths")
+        if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
+            raise FaultError(f"latency_paths {paths!r}: must be a list of paths like \"/api/v3/depth\" or null")
+        seed = changes.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise FaultError(f"seed {seed!r}: must be an integer")
+        with self._lock:
+            if "outage" in changes:
+                self.outage = changes["outage"]
+            if "frozen" in changes:
+                if changes["frozen"] and self.frozen_at is None:
+                    self.frozen_at = now_ms
+                elif not changes["frozen"]:
+                    self.frozen_at = None
+            if rate is not None:
+                self.fail_rate = rate
+            if latency is not None:
+                self.latency_ms = latency
+            if "latency_paths" in changes:
+                self.latency_paths = tuple(paths) if paths else None
+            if "seed" in changes:
+                self.seed = seed
+                self._rng = random.Random(seed)
+
+    def latency_for(self, path: str) -> int:
+        paths = self.latency_paths
+        return self.latency_ms if paths is None or path in paths else 0
+
+    def draw_failure(self) -> Failure | None:
+        """With probability fail_rate, one of the Binance-shaped 5xx/429 answers (seeded)."""
+        if self.fail_rate <= 0.0:
+            return None
+        with self._lock:
+            if self._rng.random() >= self.fail_rate:
+                return None
+            self.injected += 1
+            return Failure(*self._rng.choice(FAILURES))
+
+    def snapshot(self) -> dict:
+        return {
+            "outage": self.outage,
+            "frozen": self.frozen_at is not None,
+            "frozen_at": self.frozen_at,
+            "latency_ms": self.latency_ms,
+            "latency_paths": list(self.latency_paths) if self.latency_paths else None,
+            "fail_rate": self.fail_rate,
+            "seed": self.seed,
+            "failures_injected": self.injected,
+        }
