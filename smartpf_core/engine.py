@@ -294,8 +294,10 @@ class Engine:
                 return Decision(now, notices=(notice,))
             op = self._new_op("withdraw", "sell", "investment",
                               f"investment lowered by {amount:g} {currency}", now)
+            # the sells must produce the withdrawal net of their fee
+            gross = self.pending_withdrawal / (1 - self.spec.fee)
             plan = plan_sells(self.spec.weights, self.holdings, snap.prices, self.cash, self.rules,
-                              self.spec.min_trade, self.reserves, reserved=self.pending_withdrawal)
+                              self.spec.min_trade, self.reserves, reserved=gross)
             orders = self._issue(op, plan)
             if not orders:
                 return self._continue(snap)
