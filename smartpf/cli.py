@@ -44,7 +44,7 @@ def _load_spec(config_paths: list[str]) -> tuple[dict[str, Any], Any]:
     for line in result.lines():
         print(line, file=sys.stderr if result.errors else sys.stdout)
     if not result.ok:
-        raise SystemExit(BAD_INPUT)
+        raise UsageError(f"the settings in {', '.join(config_paths)} are not valid (see above)")
     return config, result.spec
 
 

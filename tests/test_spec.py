@@ -145,7 +145,8 @@ def test_warning_when_absolute_threshold_reaches_smallest_target():
     assert text.startswith("warning: smart_portfolio.threshold = 5") and "ETH 5 %" in text
     assert parse_settings(settings(assets={"BTC": 95, "ETH": 5}, threshold=4.9)).warnings == ()
     # relative thresholds scale with the target: no warning
-    assert parse_settings(settings(assets={"BTC": 95, "ETH": 5}, threshold=10, threshold_type="relative")).warnings == ()
+    relative = settings(assets={"BTC": 95, "ETH": 5}, threshold=10, threshold_type="relative")
+    assert parse_settings(relative).warnings == ()
 
 
 def test_relative_band():

@@ -1,0 +1,197 @@
+"""Start the real replay exchange as a subprocess, for tests and scripts.
+
+Usage::
+
+    from smartpf.replay.testing import running_replay
+
+    with running_replay(clock="replay", scenario={"flat": True, "events": [
+            {"pair": "ETH/USDT", "at": "2m", "change_pct": 20}]}) as ex:
+        ex.url                      # "http://127.0.0.1:43121"
+        ex.port                     # 43121
+        config = ex.config_for()    # user_data/config.replay.json with the port substituted (a dict)
+        ex.write_config(tmp_path / "config.json", {"db_url": "sqlite:///..."})
+        ex.set_faults(outage=True)  # POST /_smartpf/faults; also frozen=, latency_ms=, latency_paths=,
+                                    #   fail_rate=, seed=; returns the new state
+        ex.state()                  # GET /_smartpf/state: clock, times, faults, request counters
+        ex.get("/api/v3/ticker/price", symbol="BTCUSDT")  # -> (status, decoded JSON or None)
+        ex.log_text()               # the server's stderr so far (unknown paths, injected faults...)
+    # on exit: SIGINT, then SIGKILL after ``stop_timeout`` seconds
+
+``running_replay`` keyword arguments (all optional): ``clock`` ("history" | "replay"), ``start``
+(ISO 8601, replay clock), ``scenario`` (a path or a dict, written to a temp file), ``fail_rate``,
+``seed``, ``latency_ms``, ``latency_paths`` (list), ``datadir``, ``markets``, ``pairs`` (list),
+``timeframes`` (list), ``warmup`` (candles), ``extra_args`` (list of more CLI arguments),
+``startup_timeout`` (s), ``stop_timeout`` (s), ``log_requests`` (bool).
+The server binds 127.0.0.1 on a free port (``--port 0``); its stderr goes to ``ex.log_path``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from smartpf.paths import REPO_ROOT, USER_DATA
+
+REPLAY_CONFIG = USER_DATA / "config.replay.json"
+CONFIG_ADDRESS = "127.0.0.1:8765"
+
+
+class ReplayStartError(RuntimeError):
+    """The server did not print its readiness line in time; the message holds its stderr."""
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+class ReplayExchange:
+    """A running replay server (see the module docstring)."""
+
+    def __init__(self, process: subprocess.Popen, readiness: str, log_path: Path) -> None:
+        self.process = process
+        self.readiness = readiness
+        self.log_path = log_path
+        self.url = readiness.split(" on ", 1)[1].split()[0]
+        parsed = urllib.parse.urlsplit(self.url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = int(parsed.port or 0)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def get(self, path: str, timeout: float = 10.0, **params: object) -> tuple[int, object]:
+        """GET a path; returns (HTTP status, decoded JSON body or None)."""
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        return self._request("GET", path + (f"?{query}" if query else ""), None, timeout)
+
+    def _request(self, method: str, path: str, body: dict | None, timeout: float) -> tuple[int, object]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        return status, (json.loads(raw) if raw else None)
+
+    def state(self) -> dict:
+        status, body = self.get("/_smartpf/state")
+        assert status == 200 and isinstance(body, dict), (status, body)
+        return body
+
+    def set_faults(self, **changes: object) -> dict:
+        """Switch faults at run time: outage, frozen (bools), latency_ms, latency_paths, fail_rate, seed."""
+        status, body = self._request("POST", "/_smartpf/faults", changes, 10.0)
+        if status != 200:
+            raise ValueError(f"set_faults({changes}) refused: {body}")
+        assert isinstance(body, dict)
+        return body
+
+    def config_for(self, base: str | Path | dict | None = None, overrides: dict | None = None) -> dict:
+        """A Freqtrade config (default user_data/config.replay.json) pointed at this server, with
+        ``overrides`` deep-merged in."""
+        if base is None:
+            base = REPLAY_CONFIG
+        config = copy.deepcopy(base) if isinstance(base, dict) else json.loads(Path(base).read_text())
+        config = json.loads(json.dumps(config).replace(CONFIG_ADDRESS, self.address))
+        return _merge(config, overrides or {})
+
+    def write_config(self, path: str | Path, overrides: dict | None = None,
+                     base: str | Path | dict | None = None) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.config_for(base, overrides), indent=2))
+        return path
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGINT, then SIGKILL after ``timeout`` seconds; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+
+def replay_args(clock: str = "history", start: str | None = None, scenario: str | Path | None = None,
+                fail_rate: float | None = None, seed: int | None = None, latency_ms: int | None = None,
+                latency_paths: list[str] | None = None, datadir: str | Path | None = None,
+                markets: str | Path | None = None, pairs: list[str] | None = None,
+                timeframes: list[str] | None = None, warmup: int | None = None,
+                log_requests: bool = False) -> list[str]:
+    """Command-line arguments for ``python -m smartpf.replay`` (port 0, 127.0.0.1)."""
+    args = ["--port", "0", "--host", "127.0.0.1", "--clock", clock]
+    for option, value in (("--start", start), ("--scenario", scenario), ("--fail-rate", fail_rate),
+                          ("--seed", seed), ("--latency", latency_ms), ("--datadir", datadir),
+                          ("--markets", markets), ("--warmup", warmup)):
+        if value is not None:
+            args += [option, str(value)]
+    for option, items in (("--latency-paths", latency_paths), ("--pairs", pairs), ("--timeframes", timeframes)):
+        if items:
+            args += [option, ",".join(items)]
+    if log_requests:
+        args.append("--log-requests")
+    return args
+
+
+@contextmanager
+def running_replay(*, scenario: str | Path | dict | None = None, extra_args: list[str] | None = None,
+                   startup_timeout: float = 60.0, stop_timeout: float = 10.0,
+                   **options: object) -> Iterator[ReplayExchange]:
+    """Run ``python -m smartpf.replay --port 0 ...`` until the block ends (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="smartpf-replay-") as tmp:
+        if isinstance(scenario, dict):
+            path = Path(tmp) / "scenario.json"
+            path.write_text(json.dumps(scenario))
+            scenario = path
+        log_path = Path(tmp) / "replay.log"
+        cmd = [sys.executable, "-m", "smartpf.replay", *replay_args(scenario=scenario, **options),  # type: ignore[arg-type]
+               *(extra_args or [])]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, cwd=REPO_ROOT, env=env, text=True)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline() if proc.stdout else ""),
+                                  daemon=True)
+        reader.start()
+        reader.join(startup_timeout)
+        ready = lines[0].strip() if lines else ""
+        if " on http://" not in ready:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(5)
+            raise ReplayStartError(f"replay server did not start (rc={proc.returncode}): {ready}\n"
+                                   f"{log_path.read_text(errors='replace')}")
+        ex = ReplayExchange(proc, ready, log_path)
+        try:
+            yield ex
+        finally:
+            ex.stop(stop_timeout)
+            if proc.stdout:
+                proc.stdout.close()
