@@ -1,8 +1,7 @@
 """Test fixture: enter every whitelisted pair at once and hold, so a short dry-run opens trades."""
 
-from pandas import DataFrame
-
 from freqtrade.strategy import IStrategy
+from pandas import DataFrame
 
 
 class ReplayBuyHold(IStrategy):

@@ -1,8 +1,7 @@
 """Test fixture: a plain SMA cross, to prove backtesting works against the replay exchange."""
 
-from pandas import DataFrame
-
 from freqtrade.strategy import IStrategy
+from pandas import DataFrame
 
 
 class ReplaySmaCross(IStrategy):
