@@ -3,8 +3,11 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
+# The real shared candles and exchange rules when they are beside the clone; otherwise files fetched
+# from the exchange's public API into user_data/ (see `data`).
 DATADIR ?= $(shell if [ -d $(SHARED)/data/binance ]; then echo $(SHARED)/data/binance; else echo user_data/data/binance; fi)
-MARKETS ?= $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json
+MARKETS ?= $(shell if [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then echo $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json; else echo user_data/data/binance-exchangeInfo.json; fi)
+EXCHANGE_API ?= https://api.binance.com
 CONFIG ?= user_data/config.example.json
 
 .PHONY: venv demo test lint bench clean data
@@ -21,10 +24,13 @@ venv: $(BIN)/.installed
 demo: venv data
 	$(BIN)/smartpf backtest -c $(CONFIG) --datadir $(DATADIR) --markets $(MARKETS)
 
-# On a clone without ../shared: fetch the candles the default portfolio needs from the exchange.
+# On a clone without ../shared: fetch the candles (freqtrade download-data) and the exchange rules.
 data: venv
-	@if [ ! -d $(DATADIR) ] || [ -z "$$(ls $(DATADIR) 2>/dev/null)" ]; then \
+	@if [ -z "$$(ls $(DATADIR) 2>/dev/null)" ]; then \
 	  $(BIN)/smartpf fetch-data -c $(CONFIG) --datadir $(DATADIR); fi
+	@if [ ! -f $(MARKETS) ]; then mkdir -p $$(dirname $(MARKETS)) && \
+	  $(BIN)/python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
+	    "$(EXCHANGE_API)/api/v3/exchangeInfo" $(MARKETS); fi
 
 test: venv
 	$(BIN)/ruff check .
@@ -32,6 +38,9 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+bench: venv
+	$(BIN)/python benchmarks/core_backtest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
