@@ -15,6 +15,7 @@ Usage::
         ex.state()                  # GET /_smartpf/state: clock, times, faults, request counters
         ex.get("/api/v3/ticker/price", symbol="BTCUSDT")  # -> (status, decoded JSON or None)
         ex.log_text()               # the server's stderr so far (unknown paths, injected faults...)
+        run_freqtrade("list-markets", "-c", cfg, "--userdir", userdir)  # the real program, captured
     # on exit: SIGINT, then SIGKILL after ``stop_timeout`` seconds
 
 ``running_replay`` keyword arguments (all optional): ``clock`` ("history" | "replay"), ``start``
@@ -23,6 +24,9 @@ Usage::
 ``timeframes`` (list), ``warmup`` (candles), ``extra_args`` (list of more CLI arguments),
 ``startup_timeout`` (s), ``stop_timeout`` (s), ``log_requests`` (bool).
 The server binds 127.0.0.1 on a free port (``--port 0``); its stderr goes to ``ex.log_path``.
+
+``freqtrade_command(*args)`` / ``run_freqtrade(*args, timeout=...)`` run ``python -m freqtrade`` with
+this interpreter (give ``--userdir``/``--datadir``/``--db-url`` in tmp so nothing lands in the repo).
 """
 
 from __future__ import annotations
@@ -195,3 +199,14 @@ def running_replay(*, scenario: str | Path | dict | None = None, extra_args: lis
             ex.stop(stop_timeout)
             if proc.stdout:
                 proc.stdout.close()
+
+
+def freqtrade_command(*args: str | Path) -> list[str]:
+    """``[python, -m, freqtrade, *args]`` with the current interpreter (the project's virtualenv)."""
+    return [sys.executable, "-m", "freqtrade", *map(str, args)]
+
+
+def run_freqtrade(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run freqtrade to completion, capturing stdout/stderr as text."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(freqtrade_command(*args), capture_output=True, text=True, timeout=timeout, env=env)

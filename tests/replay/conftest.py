@@ -3,18 +3,12 @@ the real ``freqtrade`` program against it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
 from smartpf.replay.testing import running_replay
-
-STRATEGIES = Path(__file__).parent / "strategies"
-REPLAY_PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT", "XRP/USDT"]
 
 
 @pytest.fixture(scope="session")
@@ -39,12 +33,3 @@ def ft_userdir(tmp_path: Path) -> Path:
     for sub in ("data", "logs", "strategies", "backtest_results"):
         (userdir / sub).mkdir(parents=True)
     return userdir
-
-
-def freqtrade_cmd(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "freqtrade", *map(str, args)]
-
-
-def run_freqtrade(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run(freqtrade_cmd(*args), capture_output=True, text=True, timeout=timeout, env=env)

@@ -1,0 +1,1 @@
+"""Tests of the offline replay exchange (smartpf.replay)."""
