@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from smartpf_core import PortfolioSpec, SimResult
+from smartpf_core import Engine, PortfolioSpec, SimResult
 
 
 def iso(ts: float) -> str:
@@ -13,13 +13,21 @@ def iso(ts: float) -> str:
 
 
 def backtest_summary(result: SimResult, spec: PortfolioSpec, timeframe: str) -> dict[str, Any]:
-    """The JSON summary; ``smartpf-summary.json`` of a Freqtrade backtest uses the same keys."""
-    engine = result.engine
+    """The JSON summary of ``smartpf backtest --json``."""
+    return summary_dict(result.engine, spec, result.start, result.end, timeframe, result.ticks,
+                        result.final_value, result.hodl_value, result.max_drawdown_pct)
+
+
+def summary_dict(engine: Engine, spec: PortfolioSpec, start: float, end: float, timeframe: str, candles: int,
+                 final_value: float, hodl_value: float, max_drawdown_pct: float) -> dict[str, Any]:
+    """The summary keys, shared by the core backtest and ``smartpf-summary.json`` of a Freqtrade backtest."""
+    invested = engine.invested
+    metrics = engine.metrics()
     return {
-        "start": iso(result.start),
-        "end": iso(result.end),
+        "start": iso(start),
+        "end": iso(end),
         "timeframe": timeframe,
-        "candles": result.ticks,
+        "candles": candles,
         "pairs": list(spec.pairs),
         "stake_currency": spec.stake_currency,
         "mode": spec.mode,
@@ -27,16 +35,16 @@ def backtest_summary(result: SimResult, spec: PortfolioSpec, timeframe: str) -> 
         "threshold_type": spec.threshold_type,
         "interval": spec.interval if spec.mode == "scheduled" else None,
         "fee": spec.fee,
-        "invested": result.invested,
-        "final_value": result.final_value,
-        "hodl_value": result.hodl_value,
-        "profit_pct": result.profit_pct,
-        "hodl_profit_pct": result.hodl_profit_pct,
-        "rebalances": result.rebalances,
-        "orders": result.orders,
-        "fees": result.fees,
-        "turnover": result.turnover,
-        "max_drawdown_pct": result.max_drawdown_pct,
+        "invested": invested,
+        "final_value": final_value,
+        "hodl_value": hodl_value,
+        "profit_pct": (final_value - invested) / invested * 100 if invested else 0.0,
+        "hodl_profit_pct": (hodl_value - invested) / invested * 100 if invested else 0.0,
+        "rebalances": metrics.rebalances,
+        "orders": metrics.orders,
+        "fees": metrics.fees,
+        "turnover": metrics.turnover,
+        "max_drawdown_pct": max_drawdown_pct,
         "first_purchase": iso(engine.started_at) if engine.started_at is not None else None,
         "status": engine.status,
         "termination": engine.termination,

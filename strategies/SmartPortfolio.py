@@ -1,0 +1,357 @@
+"""SmartPortfolio: the Smart Portfolio rebalancer as a Freqtrade strategy (a thin adapter).
+
+Every rule lives in ``smartpf_core``; this class only translates. Each loop (``bot_loop_start``) it
+builds a snapshot (prices, holdings from the open trades, open orders) and asks the engine for a
+decision; the per-pair callbacks then carry out the engine's orders: the initial purchase through
+the entry signal and ``custom_stake_amount``, rebalancing through ``adjust_trade_position`` (sells
+first; buys on the next loop, once the sells have filled). Fills come back through
+``order_filled`` and, after a restart, from the trade database, which is the truth.
+
+Settings: the ``smart_portfolio`` section of the Freqtrade config (see the README). The engine state
+is kept in ``user_data/smartpf/<bot_name>.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.persistence import Trade
+from freqtrade.strategy import IStrategy
+from pandas import DataFrame
+
+from smartpf.adapter import runtime
+from smartpf.adapter.checks import check_freqtrade_config
+from smartpf.adapter.markets import rules_from_ccxt_market
+from smartpf.adapter.reconcile import ENTRY_TAG, fill_from, reconcile
+from smartpf.adapter.statefile import read_state, state_path, write_state
+from smartpf.adapter.summary import ValueTracker, write_summary
+from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, minimum_investment, parse_settings
+from smartpf_core import events as ev
+
+logger = logging.getLogger(__name__)
+
+QUIET_REASONS = (ev.BELOW_THRESHOLD, ev.WAITING_FOR_CHECK, ev.NOT_SCHEDULED, ev.IN_PROGRESS, ev.BALANCED,
+                 ev.TERMINATED)
+SKIP_MESSAGE_EVERY = 3600.0  # seconds between two messages about the same kind of skipped rebalance
+
+
+class SmartPortfolioError(ValueError):
+    """Refuses to start. A ValueError, so that Freqtrade logs one line (no traceback) and exits 2."""
+
+
+class SmartPortfolio(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1m"
+    can_short = False
+    # No per-trade risk rules: the portfolio has its own take-profit / stop-loss.
+    stoploss = -1.0
+    minimal_roi: dict = {}  # noqa: RUF012 - Freqtrade reads a class attribute
+    trailing_stop = False
+    use_exit_signal = False
+    position_adjustment_enable = True
+    max_entry_position_adjustment = -1
+    process_only_new_candles = True
+    startup_candle_count = 0
+    order_types = {  # noqa: RUF012
+        "entry": "market", "exit": "market", "emergency_exit": "market", "force_entry": "market",
+        "force_exit": "market", "stoploss": "market", "stoploss_on_exchange": False,
+    }
+
+    def __init__(self, config: dict) -> None:
+        super().__init__(config)
+        self._bot = str(config.get("bot_name") or "freqtrade")
+        self._reload = self._bot in runtime.STARTED
+        self._problems: list[str] = []
+        result = parse_settings(config)
+        self._new_spec: PortfolioSpec | None = result.spec
+        for warning in result.warnings:
+            logger.warning("smartpf: %s", warning)
+        problems = [str(p) for p in result.errors]
+        if result.spec is not None:
+            problems += check_freqtrade_config(config, result.spec)
+            self.max_open_trades = len(result.spec.pairs)
+        if problems:
+            self._new_spec = None
+            self._problems = problems
+            if not self._reload:
+                raise OperationalException("smartpf: the bot will not start:\n  " + "\n  ".join(problems))
+        self.engine: Engine | None = None
+        self._orders: dict[str, Order] = {}
+        self._oracle: dict[str, dict[int, float]] = {}
+        self._closes: dict[str, dict[int, float]] = {}
+        self._first_ts: int | None = None
+        self._last_ts: int | None = None
+        self._tracker = ValueTracker()
+        self._last_message: dict[str, float] = {}
+        self._op_started = 0.0
+
+    # ------------------------------------------------------------------ start
+    @property
+    def _backtesting(self) -> bool:
+        return self.dp.runmode in (RunMode.BACKTEST, RunMode.HYPEROPT)
+
+    def bot_start(self, **kwargs: Any) -> None:
+        self._path = state_path(self.config["user_data_dir"], self._bot)
+        spec = self._new_spec
+        if self._backtesting:
+            self._build_oracle(spec)
+        state = None if self._backtesting else read_state(self._path)
+        if state is not None:
+            try:
+                self.engine = Engine.from_dict(state["engine"])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise SmartPortfolioError(f"smartpf: the state file {self._path} cannot be read ({exc}); "
+                                          "move it away to start afresh") from exc
+        rules = {p: rules_from_ccxt_market(self.dp.market(p) or {}) for p in (spec or self.engine.spec).pairs}
+        problems = list(self._problems)
+        if spec is not None:
+            problems += self._check_funding(spec, rules)
+        if problems:
+            text = "smartpf: " + ("invalid settings change rejected, the last good settings stay in force:\n  "
+                                  if self._reload and self.engine else "the bot will not start:\n  ")
+            text += "\n  ".join(problems)
+            if not (self._reload and self.engine):
+                raise SmartPortfolioError(text)
+            logger.error(text)
+            self.dp.send_msg(text, always_send=True)
+        elif self.engine is None:
+            self.engine = Engine(spec, rules)
+            logger.info("smartpf: new portfolio %s", _describe(spec))
+        else:
+            self.engine.rules.update(rules)
+            accepted, notices = self.engine.update_spec(spec)
+            for notice in notices:
+                self._tell(notice.message, always=True)
+            logger.info("smartpf: resumed from %s: %s", self._path, _describe(self.engine.spec))
+        runtime.STARTED.add(self._bot)
+        self._persist()
+
+    def _build_oracle(self, spec: PortfolioSpec | None) -> None:
+        """Backtest prices: the open of the candle dated current_time, exactly what Freqtrade fills at.
+        A candle Freqtrade filled up for a gap (volume 0) counts as missing: no trade on it."""
+        timeframe = self.config.get("timeframe", self.timeframe)
+        for pair in spec.pairs if spec else ():
+            df = self.dp.historic_ohlcv(pair, timeframe)
+            keys = [int(d.timestamp()) for d in df["date"]]
+            real = (df["volume"] > 0).tolist()
+            self._oracle[pair] = {k: o for k, o, ok in zip(keys, df["open"].tolist(), real, strict=True) if ok}
+            self._closes[pair] = dict(zip(keys, df["close"].tolist(), strict=True))
+            if keys:
+                self._first_ts = keys[0] if self._first_ts is None else min(self._first_ts, keys[0])
+                self._last_ts = keys[-1] if self._last_ts is None else max(self._last_ts, keys[-1])
+
+    def _check_funding(self, spec: PortfolioSpec, rules: dict) -> list[str]:
+        problems = []
+        prices = self._start_prices(spec)
+        if prices and all(p > 0 for p in prices.values()):
+            minimum = minimum_investment(spec, rules, prices)
+            if spec.investment < minimum.initial:
+                problems.append(f"smart_portfolio.investment = {spec.investment:g}: below the minimum investment "
+                                f"{minimum.initial:.2f} {spec.stake_currency} for the market rules of "
+                                f"{minimum.binding_pair()}")
+        # the bot's own open positions count (at their stake), or every restart would refuse
+        fundable = self.wallets.get_total_stake_amount() if self.wallets else math.inf
+        if spec.investment > fundable + 1e-6:
+            problems.append(f"smart_portfolio.investment = {spec.investment:g}: more than the account can fund "
+                            f"({fundable:.2f} {spec.stake_currency} including the bot's open positions)")
+        return problems
+
+    def _start_prices(self, spec: PortfolioSpec) -> dict[str, float]:
+        if self._backtesting:
+            out = {}
+            for pair in spec.pairs:
+                series = self._oracle.get(pair) or {}
+                if series:
+                    out[pair] = series[min(series)]
+            return out
+        prices, _ = self._live_prices(spec.pairs)
+        return prices
+
+    # ------------------------------------------------------------------ each loop
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        now = current_time.timestamp()
+        trades = Trade.get_trades_proxy(is_open=True)
+        if self._backtesting:
+            ts = int(now)
+            self._tracker.close_candle(engine, self._closes, ts)
+            if ts == self._first_ts:
+                return  # Freqtrade's first entry fills at the second candle (signal shifted by one)
+            prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
+            times = None
+        else:
+            for line in reconcile(engine, self._trades_by_pair(engine), now, self._op_started):
+                logger.info("smartpf: %s", line)
+            prices, times = self._live_prices(engine._pairs())
+        holdings = {t.pair: float(t.amount) for t in trades}
+        ours = {o.id for o in engine.pending_orders()}
+        foreign = frozenset(t.pair for t in trades if t.has_open_orders and not any(
+            o.ft_order_tag in ours for o in t.orders if o.ft_is_open))
+        spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
+        decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
+                                        spendable=spendable))
+        self._orders = {o.pair: o for o in decision.orders}
+        if engine.op is not None and engine.records and engine.records[-1].id == engine.op.id:
+            self._op_started = engine.records[-1].started_at
+        self._report(decision, prices)
+        if self._backtesting:
+            if ts == self._last_ts:
+                self._write_summary()
+        else:
+            self._persist(prices)
+
+    def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
+        pairs = {o.pair for o in engine.pending_orders()}
+        return {p: Trade.get_trades_proxy(pair=p) for p in pairs}
+
+    def _live_prices(self, pairs: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:
+        prices: dict[str, float] = {}
+        times: dict[str, float] = {}
+        for pair in pairs:
+            try:
+                ticker = self.dp.ticker(pair)
+            except Exception as exc:  # noqa: BLE001 - an unreachable exchange is a missing price
+                logger.warning("smartpf: no price for %s: %s", pair, exc)
+                continue
+            price = ticker.get("last") or ticker.get("close") if ticker else None
+            if price:
+                prices[pair] = float(price)
+                times[pair] = (ticker.get("timestamp") or time.time() * 1000) / 1000.0
+        return prices, times
+
+    # ------------------------------------------------------------------ per pair
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        # Always willing: whether a coin is really bought is the engine's decision (custom_stake_amount).
+        dataframe["enter_long"] = 1
+        dataframe["enter_tag"] = ENTRY_TAG
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe["exit_long"] = 0
+        return dataframe
+
+    def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
+                            min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
+                            side: str, **kwargs: Any) -> float:
+        order = self._orders.get(pair)
+        if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
+            return 0.0
+        return order.amount * current_rate * (1 + 1e-9)
+
+    def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
+                            current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any) -> bool:
+        order = self._orders.get(pair)
+        if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
+            return False
+        self.engine.order_placed(order.id)
+        return True
+
+    def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
+                              current_profit: float, min_stake: float | None, max_stake: float,
+                              current_entry_rate: float, current_exit_rate: float, current_entry_profit: float,
+                              current_exit_profit: float, **kwargs: Any) -> tuple[float, str] | None:
+        # The trade is Freqtrade's own object (no defensive copy, see below): read it, never change it.
+        if trade.has_open_orders:
+            return None
+        order = self._orders.get(trade.pair)
+        if order is None or self.engine.order_status(order.id) != "planned":
+            return None
+        if order.side == "sell":
+            if order.full or order.amount >= trade.amount * (1 - 1e-9):
+                stake = -trade.stake_amount
+            else:
+                stake = -(order.amount * (1 + 1e-10)) * trade.stake_amount / trade.amount
+        else:
+            stake = order.amount * current_rate * (1 + 1e-9)
+        self.engine.order_placed(order.id)
+        return stake, order.id
+
+    def order_filled(self, pair: str, trade: Trade, order: Any, current_time: datetime, **kwargs: Any) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        for mine in engine.pending_orders():
+            if mine.pair != pair or mine.side != order.ft_order_side:
+                continue
+            if order.ft_order_tag in (mine.id, ENTRY_TAG):
+                engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
+                if not self._backtesting:
+                    self._persist()
+                if self._backtesting and int(current_time.timestamp()) == self._last_ts:
+                    self._write_summary()
+                return
+        logger.info("smartpf: fill on %s (%s) is not one of the portfolio's orders", pair, order.ft_order_tag)
+
+    # ------------------------------------------------------------------ reporting
+    def _report(self, decision: Any, prices: dict[str, float]) -> None:
+        for notice in decision.notices:
+            self._tell(notice.message, always=True)
+        reason = decision.reason
+        if reason is None or self._backtesting:
+            return
+        if reason.code in (ev.BELOW_THRESHOLD, ev.ORDERS_TOO_SMALL, ev.BALANCED) and \
+                reason.details.get("seconds_to_next_check") is None and prices:
+            details = self.engine.details(prices)
+            weights = ", ".join(f"{c['pair'].split('/')[0]} {c['actual_pct']:.2f}/{c['target_pct']:g} %"
+                                for c in details["coins"])
+            logger.info("smartpf: value %.2f %s, profit %+.2f %% (HODL %+.2f %%), %s; %s",
+                        details["value"], self.engine.spec.stake_currency, details["profit_pct"],
+                        details["hodl_profit_pct"], weights, reason.message)
+        if reason.code not in QUIET_REASONS:
+            now = decision.time
+            if now - self._last_message.get(reason.code, -math.inf) >= SKIP_MESSAGE_EVERY:
+                self._last_message[reason.code] = now
+                self._tell(f"no rebalance: {reason.message}", always=True)
+            else:
+                logger.info("smartpf: no rebalance: %s", reason.message)
+
+    def _tell(self, text: str, always: bool = False) -> None:
+        if self._backtesting:
+            logger.debug("smartpf: %s", text)
+            return
+        logger.info("smartpf: %s", text)
+        self.dp.send_msg(f"smartpf: {text}", always_send=always)
+
+    def _persist(self, prices: dict[str, float] | None = None) -> None:
+        if self._backtesting or self.engine is None:
+            return
+        data: dict[str, Any] = {"engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat()}
+        if prices and all(p in prices for p in self.engine._pairs()):
+            data["details"] = self.engine.details(prices)
+            data["reason"] = None if self.engine.last_reason is None else {
+                "code": self.engine.last_reason.code, "message": self.engine.last_reason.message}
+        elif self._path.exists():
+            previous = read_state(self._path) or {}
+            data["details"] = previous.get("details")
+        write_state(self._path, data)
+
+    def _write_summary(self) -> None:
+        self._tracker.close_candle(self.engine, self._closes, self._last_ts, final=True)
+        candles = len(set().union(*(s.keys() for s in self._closes.values())))
+        path = write_summary(self.config, self.engine, self._tracker, self._first_ts, self._last_ts, candles)
+        logger.info("smartpf: portfolio summary written to %s", path)
+
+
+def _describe(spec: PortfolioSpec) -> str:
+    assets = ", ".join(f"{c} {p:g} %" for c, p in spec.allocations)
+    rule = spec.describe_threshold() if spec.mode == "proportional" else f"every {spec.to_dict()['interval']}"
+    return f"{assets}; {spec.investment:g} {spec.stake_currency}; {spec.mode}, {rule}"
+
+
+# Freqtrade deep-copies ``trade`` before every user callback that takes one (strategy_wrapper.py), which
+# makes long rebalancing backtests quadratic in the number of orders. These two callbacks only read the
+# trade, so they are presented as IStrategy's own, which skips the copy. tests/adapter/
+# test_freqtrade_internals.py fails loudly if a Freqtrade upgrade changes this mechanism.
+SmartPortfolio.adjust_trade_position.__qualname__ = "IStrategy.adjust_trade_position"
+SmartPortfolio.order_filled.__qualname__ = "IStrategy.order_filled"
