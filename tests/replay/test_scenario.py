@@ -74,3 +74,12 @@ def test_load_scenario_file_errors(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"events": [{"pair": "ETH/USDT", "at": "2m", "change_pct": 20}]}))
     assert load_scenario(good).events[0].at_ms == 120_000
+
+
+def test_the_documented_example_parses():
+    from smartpf.paths import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "replay.md").read_text()
+    block = text.split("## Scenario files", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    sc = parse_scenario(json.loads(block), {"ETHUSDT", "BTCUSDT"})
+    assert sc.flat and len(sc.events) == 3 and len(sc.windows) == 3

@@ -160,3 +160,19 @@ def test_signals_stop_cleanly_with_exit_0(sig):
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0 and "Traceback" not in err
+
+
+def test_scenario_jump_moves_the_ticker_in_replay():
+    scenario = {"flat": True, "events": [{"pair": "ETH/USDT", "at": "5s", "change_pct": 20}]}
+    with running_replay(clock="replay", pairs=["ETH/USDT", "BTC/USDT"], timeframes=["1m"], warmup=10,
+                        scenario=scenario) as ex:
+        started = ex.state()["started"]
+        before = float(ex.get("/api/v3/ticker/price", symbol="ETHUSDT")[1]["price"])
+        btc_before = ex.get("/api/v3/ticker/price", symbol="BTCUSDT")[1]["price"]
+        assert time.time() * 1000 - started < 5000, "server answered too slowly for this test"
+        time.sleep(max(0.0, (started + 5200) / 1000 - time.time()))
+        after = float(ex.get("/api/v3/ticker/price", symbol="ETHUSDT")[1]["price"])
+        assert after == pytest.approx(before * 1.2, abs=0.02)
+        assert ex.get("/api/v3/ticker/price", symbol="BTCUSDT")[1]["price"] == btc_before  # flat
+        kl = ex.get("/api/v3/klines", symbol="ETHUSDT", interval="1m", limit=1)[1][0]
+        assert float(kl[4]) == pytest.approx(after, abs=0.02) and float(kl[2]) >= after
