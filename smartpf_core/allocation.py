@@ -46,12 +46,13 @@ class Drift:
 def largest_drift(
     weights: Mapping[str, float], targets: Mapping[str, float], threshold_type: str
 ) -> Drift | None:
-    """The largest absolute deviation over every coin held or targeted."""
-    best: Drift | None = None
+    """The largest absolute deviation over every coin held or targeted (on the hot path of every check)."""
+    best_pair = None
+    best_dev = 0.0
     for pair in {**targets, **weights}:
-        actual = weights.get(pair, 0.0)
-        target = targets.get(pair, 0.0)
-        dev = deviation(actual, target, threshold_type)
-        if best is None or abs(dev) > best.size:
-            best = Drift(pair, actual, target, dev)
-    return best
+        dev = deviation(weights.get(pair, 0.0), targets.get(pair, 0.0), threshold_type)
+        if best_pair is None or abs(dev) > abs(best_dev):
+            best_pair, best_dev = pair, dev
+    if best_pair is None:
+        return None
+    return Drift(best_pair, weights.get(best_pair, 0.0), targets.get(best_pair, 0.0), best_dev)

@@ -199,6 +199,10 @@ class SmartPortfolio(IStrategy):
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
                                         spendable=spendable))
         self._orders = {o.pair: o for o in decision.orders}
+        # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
+        # per-call profit and stake computations) for every open trade: switch it on only in loops
+        # where the engine has an order to place. tests/adapter/test_freqtrade_internals.py guards it.
+        self.position_adjustment_enable = bool(self._orders)
         if engine.op is not None and engine.records and engine.records[-1].id == engine.op.id:
             self._op_started = engine.records[-1].started_at
         self._report(decision, prices)
