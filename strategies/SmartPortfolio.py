@@ -27,6 +27,7 @@ from pandas import DataFrame
 
 from smartpf.adapter import runtime
 from smartpf.adapter.checks import check_freqtrade_config
+from smartpf.adapter.crash import maybe_crash
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.reconcile import ENTRY_TAG, fill_from, reconcile
 from smartpf.adapter.statefile import read_state, state_path, write_state
@@ -89,7 +90,6 @@ class SmartPortfolio(IStrategy):
         self._last_ts: int | None = None
         self._tracker = ValueTracker()
         self._last_message: dict[str, float] = {}
-        self._op_started = 0.0
 
     # ------------------------------------------------------------------ start
     @property
@@ -188,7 +188,9 @@ class SmartPortfolio(IStrategy):
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
-            for line in reconcile(engine, self._trades_by_pair(engine), now, self._op_started):
+            maybe_crash(engine)
+            op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
+            for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
             prices, times = self._live_prices(engine._pairs())
         holdings = {t.pair: float(t.amount) for t in trades}
@@ -203,8 +205,6 @@ class SmartPortfolio(IStrategy):
         # per-call profit and stake computations) for every open trade: switch it on only in loops
         # where the engine has an order to place. tests/adapter/test_freqtrade_internals.py guards it.
         self.position_adjustment_enable = bool(self._orders)
-        if engine.op is not None and engine.records and engine.records[-1].id == engine.op.id:
-            self._op_started = engine.records[-1].started_at
         self._report(decision, prices)
         if self._backtesting:
             if ts == self._last_ts:
@@ -289,9 +289,9 @@ class SmartPortfolio(IStrategy):
             if mine.pair != pair or mine.side != order.ft_order_side:
                 continue
             if order.ft_order_tag in (mine.id, ENTRY_TAG):
+                # booked in memory; the state file is written once per loop, and after a crash the
+                # trade database (reconcile) brings back any fill the file missed
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
-                if not self._backtesting:
-                    self._persist()
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
                 return

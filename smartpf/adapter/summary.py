@@ -40,7 +40,7 @@ class ValueTracker:
             close = series.get(candle)
             if close is not None and close == close:
                 self.last_close[pair] = close
-        if engine.status == "new":
+        if engine.started_at is None:
             value = engine.spec.investment
         else:
             value = engine.cash + sum(q * self.last_close.get(p, 0.0) for p, q in engine.holdings.items() if q)
@@ -54,7 +54,7 @@ def write_summary(config: dict[str, Any], engine: Engine, tracker: ValueTracker,
                   candles: int) -> Path:
     directory = Path(config.get("exportdirectory") or Path(config["user_data_dir"]) / "backtest_results")
     directory.mkdir(parents=True, exist_ok=True)
-    hodl = engine.hodl.value(tracker.last_close) if engine.status != "new" else engine.spec.investment
+    hodl = engine.hodl.value(tracker.last_close) if engine.started_at is not None else engine.spec.investment
     summary = summary_dict(engine, engine.spec, first_ts, last_ts, str(config.get("timeframe")), candles,
                            tracker.value if tracker.value is not None else engine.spec.investment, hodl,
                            tracker.max_dd * 100)

@@ -1,0 +1,60 @@
+"""The Freqtrade 2026.9 internals the strategy relies on. If an upgrade changes one, these fail loudly."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+from freqtrade.freqtradebot import FreqtradeBot
+from freqtrade.optimize.backtesting import Backtesting
+from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
+
+
+def test_pinned_versions():
+    assert version("freqtrade") == "2026.9"
+    assert version("ccxt") == "4.5.90"
+
+
+def test_callbacks_presented_as_istrategy_skip_the_trade_deepcopy():
+    """SmartPortfolio renames adjust_trade_position / order_filled to skip the per-call deepcopy."""
+    trade = object()
+    seen = []
+
+    def ours(trade):
+        seen.append(trade)
+
+    ours.__qualname__ = "IStrategy.adjust_trade_position"
+    strategy_safe_wrapper(ours)(trade=trade)
+    assert seen[-1] is trade, "Freqtrade now copies the trade even for IStrategy callbacks"
+
+    def other(trade):
+        seen.append(trade)
+
+    strategy_safe_wrapper(other)(trade=[1])
+    assert seen[-1] == [1]
+    source = inspect.getsource(strategy_safe_wrapper)
+    assert 'startswith("IStrategy.")' in source and "deepcopy" in source
+
+
+def test_the_strategy_carries_the_renamed_callbacks():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "strategies"))
+    from SmartPortfolio import SmartPortfolio
+
+    assert SmartPortfolio.adjust_trade_position.__qualname__.startswith("IStrategy.")
+    assert SmartPortfolio.order_filled.__qualname__.startswith("IStrategy.")
+
+
+def test_position_adjustment_flag_is_read_on_every_loop():
+    """The strategy switches position_adjustment_enable per loop; both loops must read it each time."""
+    assert "if self.strategy.position_adjustment_enable:" in inspect.getsource(Backtesting._check_trade_exit)
+    assert "if self.strategy.position_adjustment_enable:" in inspect.getsource(FreqtradeBot.process)
+
+
+def test_backtest_fills_adjustments_at_the_candle_open_and_calls_bot_loop_start_first():
+    adjust = inspect.getsource(Backtesting._check_adjust_trade_for_candle)
+    assert "current_rate: float = row[OPEN_IDX]" in adjust
+    loop = inspect.getsource(Backtesting.time_pair_generator)
+    assert loop.index("bot_loop_start") < loop.index("pairs_with_open_trades")
