@@ -86,12 +86,12 @@ def simulate(
             close = col[i]
             if close == close:
                 last_close[pair] = close
-        if engine.status != "new":
+        if engine.started_at is not None:
             value = engine.cash + sum(q * last_close.get(p, 0.0) for p, q in engine.holdings.items() if q)
         peak = max(peak, value)
         if peak > 0:
             max_dd = max(max_dd, (peak - value) / peak)
-    hodl = engine.hodl.value(last_close) if engine.status != "new" else spec.investment
+    hodl = engine.hodl.value(last_close) if engine.started_at is not None else spec.investment
     invested = engine.invested
     metrics = engine.metrics()
     return SimResult(
