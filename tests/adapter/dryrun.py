@@ -1,0 +1,111 @@
+"""Drive a real ``freqtrade trade --dry-run`` with SmartPortfolio against the replay exchange."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from smartpf.adapter.statefile import read_state, state_path
+from smartpf.replay.testing import freqtrade_command
+
+from .conftest import smartpf_config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DryRun:
+    def __init__(self, ex, workdir: Path, section: dict, **overrides) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        api = {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": self.port, "verbosity": "error",
+               "enable_openapi": False, "jwt_secret_key": "smartpf-test-secret-0123456789abcdef",
+               "ws_token": "smartpf-test",
+               "CORS_origins": [], "username": "smartpf", "password": "smartpf"}
+        self.config_path = smartpf_config(ex, workdir, section, timeframe="1m", api_server=api, **overrides)
+        self.log_path = workdir / "freqtrade.log"
+        self.proc: subprocess.Popen | None = None
+        self.state_file = state_path(workdir / "user_data", json.loads(self.config_path.read_text())["bot_name"])
+
+    # process
+    def start(self, env: dict | None = None) -> None:
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                freqtrade_command("trade", "-c", str(self.config_path), "--userdir", str(self.workdir / "user_data")),
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(60)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # what happened
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def orders(self) -> list[dict]:
+        db = self.workdir / "trades.sqlite"
+        if not db.exists():
+            return []
+        con = sqlite3.connect(db)
+        con.row_factory = sqlite3.Row
+        try:
+            rows = con.execute("SELECT ft_pair, ft_order_side, amount, filled, average, status, ft_order_tag "
+                               "FROM orders ORDER BY id").fetchall()
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            con.close()
+        return [dict(r) for r in rows]
+
+    def filled(self, prefix: str = "") -> list[dict]:
+        return [o for o in self.orders() if o["status"] == "closed" and (o["ft_order_tag"] or "").startswith(prefix)]
+
+    def open_trades(self) -> int:
+        con = sqlite3.connect(self.workdir / "trades.sqlite")
+        try:
+            return con.execute("SELECT COUNT(*) FROM trades WHERE is_open = 1").fetchone()[0]
+        finally:
+            con.close()
+
+    def state(self) -> dict:
+        return read_state(self.state_file) or {}
+
+    def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = 150) -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            if self.proc is not None and self.proc.poll() is not None and what != "exit":
+                break
+            time.sleep(1)
+        raise AssertionError(f"timed out waiting for {what}; orders={self.orders()}\n--- log tail ---\n"
+                             + "\n".join(self.log().splitlines()[-60:]))
+
+    # runtime changes
+    def edit(self, **changes) -> None:
+        config = json.loads(self.config_path.read_text())
+        config["smart_portfolio"].update(changes)
+        self.config_path.write_text(json.dumps(config, indent=2))
+
+    def reload(self) -> None:
+        token = base64.b64encode(b"smartpf:smartpf").decode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/reload_config", method="POST",
+                                         headers={"Authorization": f"Basic {token}"}, data=b"")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
