@@ -10,7 +10,7 @@ MARKETS ?= $(shell if [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json
 EXCHANGE_API ?= https://api.binance.com
 CONFIG ?= user_data/config.example.json
 
-.PHONY: venv demo test lint bench clean data
+.PHONY: venv demo core-demo test lint bench clean data
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,13 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-# The main job, offline on the shared candles: a backtest of the default portfolio.
+# The main job, offline: freqtrade backtesting of the default portfolio with SmartPortfolio, against the
+# replay exchange serving the candles, then the portfolio summary.
 demo: venv data
+	$(BIN)/smartpf ft-backtest -c $(CONFIG) --datadir $(DATADIR) --markets $(MARKETS)
+
+# The same portfolio through the core simulator alone (no Freqtrade), in about a second.
+core-demo: venv data
 	$(BIN)/smartpf backtest -c $(CONFIG) --datadir $(DATADIR) --markets $(MARKETS)
 
 # On a clone without ../shared: fetch the candles (freqtrade download-data) and the exchange rules.
@@ -41,6 +46,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python benchmarks/core_backtest.py
+	$(BIN)/python benchmarks/freqtrade_backtest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,7 +16,7 @@ from typing import Any
 
 from smartpf_core import PRESETS, minimum_investment, parse_settings, simulate
 
-from . import paths
+from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
 from .freqtrade_config import freqtrade_config
@@ -257,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timerange")
     p.add_argument("--days", type=int, default=30)
     p.set_defaults(func=cmd_fetch_data)
+
+    p = sub.add_parser("ft-backtest", help="freqtrade backtesting of SmartPortfolio, offline (replay exchange)")
+    ftbacktest.add_arguments(p)
+    p.set_defaults(func=lambda a: ftbacktest.run(a.config, a.datadir, a.markets, a.timerange, a.timeframe,
+                                                 a.export_dir))
 
     try:
         from .replay import cli as replay_cli

@@ -331,13 +331,12 @@ class SmartPortfolio(IStrategy):
         if self._backtesting or self.engine is None:
             return
         data: dict[str, Any] = {"engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat()}
+        reason = self.engine.last_reason
+        data["reason"] = None if reason is None else {"code": reason.code, "message": reason.message}
         if prices and all(p in prices for p in self.engine._pairs()):
             data["details"] = self.engine.details(prices)
-            data["reason"] = None if self.engine.last_reason is None else {
-                "code": self.engine.last_reason.code, "message": self.engine.last_reason.message}
         elif self._path.exists():
-            previous = read_state(self._path) or {}
-            data["details"] = previous.get("details")
+            data["details"] = (read_state(self._path) or {}).get("details")
         write_state(self._path, data)
 
     def _write_summary(self) -> None:
