@@ -136,14 +136,13 @@ class Engine:
         if foreign:
             return Decision(now, reason=Reason(ev.ORDER_OPEN, f"an order is still open for {', '.join(foreign)}",
                                                {"pairs": foreign}))
-        notices: list[Notice] = []
         exit_decision = self._check_exit(snap)
         if exit_decision is not None:
             return exit_decision
-        change = self._apply_investment_change(snap, notices)
+        change = self._apply_investment_change(snap)
         if change is not None:
             return change
-        return self._check_rebalance(snap, prices, notices)
+        return self._check_rebalance(snap, prices)
 
     # ------------------------------------------------------------------ operations
     def _new_op(self, kind: str, phase: str, trigger: str, reason: str, now: float) -> _Operation:
@@ -266,7 +265,7 @@ class Engine:
         return Reason(ev.TERMINATED, f"the bot is terminated ({info.get('why', 'terminated')}); it trades no more",
                       dict(info))
 
-    def _apply_investment_change(self, snap: Snapshot, notices: list[Notice]) -> Decision | None:
+    def _apply_investment_change(self, snap: Snapshot) -> Decision | None:
         delta = self.spec.investment - self.invested
         now = snap.time
         currency = self.spec.stake_currency
@@ -311,16 +310,16 @@ class Engine:
             self.pending_withdrawal -= take
             self.withdrawn += take
 
-    def _check_rebalance(self, snap: Snapshot, prices: Mapping[str, float], notices: list[Notice]) -> Decision:
+    def _check_rebalance(self, snap: Snapshot, prices: Mapping[str, float]) -> Decision:
         now = snap.time
         spec = self.spec
         due, trigger, idle = self._due(now)
         if not due:
-            return Decision(now, reason=idle, notices=tuple(notices))
+            return Decision(now, reason=idle)
         weights = actual_weights(self.holdings, prices, self.cash, self._pairs())
         drift = largest_drift(weights, spec.weights, spec.threshold_type)
         if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
-            return Decision(now, reason=self._below_threshold(drift), notices=tuple(notices))
+            return Decision(now, reason=self._below_threshold(drift))
         if trigger == "threshold":
             why = (f"{drift.pair} at {drift.actual * 100:.2f} % vs target {drift.target * 100:.2f} %: deviation "
                    f"{drift.deviation:+.2f} beyond the threshold of {spec.describe_threshold()}")
@@ -333,15 +332,13 @@ class Engine:
         if sells.orders:
             op = self._new_op("rebalance", "sell", trigger, why, now)
             orders = self._issue(op, sells)
-            notices.append(self._started_notice(op.id, trigger, why, orders))
-            return Decision(now, orders=orders, notices=tuple(notices))
+            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),))
         buys = self._plan_buys(snap)
         if buys.orders:
             op = self._new_op("rebalance", "buy", trigger, why, now)
             self.records[-1].skipped.extend(sells.skipped)
             orders = self._issue(op, buys)
-            notices.append(self._started_notice(op.id, trigger, why, orders))
-            return Decision(now, orders=orders, notices=tuple(notices))
+            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),))
         skipped = (*sells.skipped, *buys.skipped)
         if skipped:
             lines = [s.describe(spec.stake_currency) for s in skipped]
@@ -349,7 +346,7 @@ class Engine:
                             {"trigger": trigger, "skipped": [_skipped_dict(s) for s in skipped]})
         else:
             reason = Reason(ev.BALANCED, f"{why}: nothing to trade, the portfolio is at target", {"trigger": trigger})
-        return Decision(now, reason=reason, notices=tuple(notices))
+        return Decision(now, reason=reason)
 
     def _due(self, now: float) -> tuple[bool, str, Reason | None]:
         """Is a check due now, and of which kind; otherwise the reason why not."""

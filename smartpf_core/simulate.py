@@ -9,14 +9,13 @@ close; a missing candle carries the last close forward for valuation and blocks 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from .engine import Engine
 from .events import Fill, Snapshot
 from .market import MarketRules, Reserves
+from .metrics import ValueTracker
 from .spec import PortfolioSpec
 
 
@@ -37,20 +36,6 @@ class SimResult:
     max_drawdown_pct: float
     engine: Engine = field(repr=False)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "invested": self.invested,
-            "final_value": self.final_value,
-            "hodl_value": self.hodl_value,
-            "profit_pct": self.profit_pct,
-            "hodl_profit_pct": self.hodl_profit_pct,
-            "rebalances": self.rebalances,
-            "orders": self.orders,
-            "fees": self.fees,
-            "turnover": self.turnover,
-            "max_drawdown_pct": self.max_drawdown_pct,
-        }
-
 
 def simulate(
     spec: PortfolioSpec,
@@ -65,10 +50,7 @@ def simulate(
     engine = Engine(spec, rules, reserves)
     pairs = list(opens)
     fee = spec.fee
-    last_close: dict[str, float] = {}
-    peak = -math.inf
-    max_dd = 0.0
-    value = spec.investment
+    tracker = ValueTracker()
     open_cols = [opens[p] for p in pairs]
     close_cols = [closes[p] for p in pairs]
     for i, now in enumerate(times):
@@ -82,16 +64,9 @@ def simulate(
             for order in decision.orders:
                 price = prices[order.pair]
                 engine.on_fill(Fill(order.id, order.amount, price, order.amount * price * fee, now))
-        for pair, col in zip(pairs, close_cols, strict=True):
-            close = col[i]
-            if close == close:
-                last_close[pair] = close
-        if engine.started_at is not None:
-            value = engine.cash + sum(q * last_close.get(p, 0.0) for p, q in engine.holdings.items() if q)
-        peak = max(peak, value)
-        if peak > 0:
-            max_dd = max(max_dd, (peak - value) / peak)
-    hodl = engine.hodl.value(last_close) if engine.started_at is not None else spec.investment
+        tracker.observe(engine, {pair: col[i] for pair, col in zip(pairs, close_cols, strict=True)})
+    value = tracker.value if tracker.value is not None else spec.investment
+    hodl = tracker.hodl_value(engine)
     invested = engine.invested
     metrics = engine.metrics()
     return SimResult(
@@ -107,6 +82,6 @@ def simulate(
         orders=metrics.orders,
         fees=metrics.fees,
         turnover=metrics.turnover,
-        max_drawdown_pct=max_dd * 100,
+        max_drawdown_pct=tracker.max_drawdown * 100,
         engine=engine,
     )

@@ -31,7 +31,7 @@ from smartpf.adapter.crash import maybe_crash
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.reconcile import ENTRY_TAG, fill_from, reconcile
 from smartpf.adapter.statefile import read_state, state_path, write_state
-from smartpf.adapter.summary import ValueTracker, write_summary
+from smartpf.adapter.summary import CandleCloses, write_summary
 from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, minimum_investment, parse_settings
 from smartpf_core import events as ev
 
@@ -88,7 +88,7 @@ class SmartPortfolio(IStrategy):
         self._closes: dict[str, dict[int, float]] = {}
         self._first_ts: int | None = None
         self._last_ts: int | None = None
-        self._tracker = ValueTracker()
+        self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
 
     # ------------------------------------------------------------------ start
@@ -108,8 +108,12 @@ class SmartPortfolio(IStrategy):
             except (KeyError, ValueError, TypeError) as exc:
                 raise SmartPortfolioError(f"smartpf: the state file {self._path} cannot be read ({exc}); "
                                           "move it away to start afresh") from exc
-        rules = {p: rules_from_ccxt_market(self.dp.market(p) or {}) for p in (spec or self.engine.spec).pairs}
+        pairs = (spec or self.engine.spec).pairs
+        markets = {p: self.dp.market(p) for p in pairs}
+        rules = {p: rules_from_ccxt_market(m) for p, m in markets.items() if m}
         problems = list(self._problems)
+        problems += [f"exchange.pair_whitelist: {p} is not a market on {self.config['exchange']['name']}"
+                     for p, m in markets.items() if not m or not m.get("active", True)]
         if spec is not None:
             problems += self._check_funding(spec, rules)
         if problems:
@@ -182,7 +186,7 @@ class SmartPortfolio(IStrategy):
         trades = Trade.get_trades_proxy(is_open=True)
         if self._backtesting:
             ts = int(now)
-            self._tracker.close_candle(engine, self._closes, ts)
+            self._candles.candle_opened(engine, ts)
             if ts == self._first_ts:
                 return  # Freqtrade's first entry fills at the second candle (signal shifted by one)
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
@@ -340,9 +344,9 @@ class SmartPortfolio(IStrategy):
         write_state(self._path, data)
 
     def _write_summary(self) -> None:
-        self._tracker.close_candle(self.engine, self._closes, self._last_ts, final=True)
+        self._candles.close(self.engine, self._last_ts)
         candles = len(set().union(*(s.keys() for s in self._closes.values())))
-        path = write_summary(self.config, self.engine, self._tracker, self._first_ts, self._last_ts, candles)
+        path = write_summary(self.config, self.engine, self._candles.tracker, self._first_ts, self._last_ts, candles)
         logger.info("smartpf: portfolio summary written to %s", path)
 
 

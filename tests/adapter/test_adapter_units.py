@@ -13,7 +13,7 @@ from smartpf.adapter.checks import check_freqtrade_config
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.reconcile import ENTRY_TAG, reconcile
 from smartpf.adapter.statefile import read_state, state_path, write_state
-from smartpf.adapter.summary import ValueTracker
+from smartpf.adapter.summary import CandleCloses
 from smartpf.freqtrade_config import freqtrade_config
 from smartpf_core import Engine, Fill, Snapshot, parse_settings
 
@@ -145,17 +145,20 @@ def test_initial_entries_are_matched_by_entry_tag_and_time():
     assert statuses == {"BTC/USDT": "planned", "ETH/USDT": "filled"} or statuses["ETH/USDT"] is None
 
 
-def test_value_tracker_matches_closes_and_drawdown():
+def test_candle_closes_value_the_portfolio_like_the_simulator():
     engine = Engine(make_spec(), RULES)
-    tracker = ValueTracker()
     closes = {"BTC/USDT": {0: 100.0, 60: 50.0, 120: 100.0}, "ETH/USDT": {0: 10.0, 60: 10.0, 120: 10.0}}
-    tracker.close_candle(engine, closes, 0)
+    candles = CandleCloses(closes)
+    candles.candle_opened(engine, 0)
     for o in engine.step(Snapshot(60, {"BTC/USDT": 100.0, "ETH/USDT": 10.0})).orders:
         engine.on_fill(Fill(o.id, o.amount, o.price, 0.0, 60))
-    tracker.close_candle(engine, closes, 60)  # candle 0 closed: nothing bought yet
-    tracker.close_candle(engine, closes, 120)  # candle 60 closed at BTC 50: value ~750
-    tracker.close_candle(engine, closes, 120, final=True)
-    assert tracker.max_dd == pytest.approx(0.25, abs=0.01) and tracker.value == pytest.approx(1000, abs=2)
+    candles.candle_opened(engine, 60)  # candle 0 closed: nothing bought yet -> the investment
+    assert candles.tracker.value == 1000
+    candles.candle_opened(engine, 120)  # candle 60 closed at BTC 50: ~750
+    assert candles.tracker.value == pytest.approx(750, abs=2)
+    candles.close(engine, 120)  # the last candle, closed at the end of the run
+    assert candles.tracker.max_drawdown == pytest.approx(0.25, abs=0.01)
+    assert candles.tracker.value == pytest.approx(1000, abs=2)
 
 
 def test_crash_point_is_inert_unless_armed(monkeypatch):

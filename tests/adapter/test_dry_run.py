@@ -152,4 +152,4 @@ def test_scheduled_rebalance_outage_and_frozen_prices(tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "no price for" in bot.log() and "stale price for" in bot.log()
+        assert "no valid price for" in bot.log() and "stale price for" in bot.log()
