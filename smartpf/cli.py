@@ -212,6 +212,11 @@ def cmd_fetch_data(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def cmd_ft_backtest(args: argparse.Namespace) -> int:
+    config, spec = _load_spec(args.config)
+    return ftbacktest.run(config, spec, args.datadir, args.markets, args.timerange, args.timeframe, args.export_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smartpf", description="Smart Portfolio: a crypto rebalancing bot.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,8 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ft-backtest", help="freqtrade backtesting of SmartPortfolio, offline (replay exchange)")
     ftbacktest.add_arguments(p)
-    p.set_defaults(func=lambda a: ftbacktest.run(a.config, a.datadir, a.markets, a.timerange, a.timeframe,
-                                                 a.export_dir))
+    p.set_defaults(func=cmd_ft_backtest)
 
     try:
         from .replay import cli as replay_cli

@@ -10,10 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from smartpf_core import parse_settings
+from smartpf_core import PortfolioSpec
 
 from . import paths
-from .configfile import load_configs
 from .replay.testing import run_freqtrade, running_replay
 from .report import format_summary
 
@@ -27,15 +26,9 @@ def replay_exchange_section(user: dict[str, Any], replay: dict[str, Any]) -> dic
     return exchange
 
 
-def run(config_paths: list[str], datadir: str, markets: str, timerange: str | None, timeframe: str | None,
-        export_dir: str | None) -> int:
-    config = load_configs(config_paths)
-    result = parse_settings(config)
-    if not result.ok:
-        for line in result.lines():
-            print(line, file=sys.stderr)
-        return 2
-    spec = result.spec
+def run(config: dict[str, Any], spec: PortfolioSpec, datadir: str, markets: str, timerange: str | None,
+        timeframe: str | None, export_dir: str | None) -> int:
+    """Run with a config already read and validated (``smartpf.cli``)."""
     pairs = ",".join(spec.pairs)
     with tempfile.TemporaryDirectory(prefix="smartpf-ft-") as tmp, \
             running_replay(clock="history", datadir=datadir, markets=markets) as ex:

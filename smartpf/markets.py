@@ -30,7 +30,8 @@ def rules_from_exchange_info(info: dict[str, Any]) -> dict[str, MarketRules]:
     return rules
 
 
-def load_rules(path: str | Path) -> dict[str, MarketRules]:
+def read_exchange_info(path: str | Path) -> dict[str, Any]:
+    """A raw Binance exchangeInfo body from a file; MarketsError names the file and what is wrong."""
     path = Path(path)
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
@@ -38,6 +39,10 @@ def load_rules(path: str | Path) -> dict[str, MarketRules]:
         raise MarketsError(f"--markets: file {str(path)!r} does not exist (a raw Binance exchangeInfo JSON)") from exc
     except (OSError, ValueError) as exc:
         raise MarketsError(f"--markets: {str(path)!r} is not a readable exchangeInfo JSON: {exc}") from exc
-    if not isinstance(info, dict) or "symbols" not in info:
+    if not isinstance(info, dict) or not isinstance(info.get("symbols"), list):
         raise MarketsError(f"--markets: {str(path)!r} has no 'symbols' list (expected a Binance exchangeInfo body)")
-    return rules_from_exchange_info(info)
+    return info
+
+
+def load_rules(path: str | Path) -> dict[str, MarketRules]:
+    return rules_from_exchange_info(read_exchange_info(path))

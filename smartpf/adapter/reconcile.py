@@ -52,8 +52,7 @@ def find_ft_order(order: Order, trades: Iterable[Any], since: float) -> tuple[An
     return fallback
 
 
-def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float,
-              booked: set[str] | None = None) -> list[str]:
+def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float) -> list[str]:
     """Bring the engine's outstanding orders in line with the database. Returns log lines."""
     lines: list[str] = []
     for order in engine.pending_orders():

@@ -6,7 +6,6 @@ klines request is a ``searchsorted`` and a slice, and the server is never the bo
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smartpf.markets import MarketsError, read_exchange_info
 from smartpf.replay.timeframes import BINANCE_INTERVALS, WEEK_OFFSET_MS, sort_timeframes, timeframe_ms
 
 FILE_RE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)-(\d+[smhdwM])\.feather$")
@@ -106,16 +106,11 @@ def _filter_value(info: dict, kind: str, key: str, default: float) -> float:
 
 
 def load_exchange_info(path: Path) -> dict:
-    """Read a raw Binance exchangeInfo body."""
+    """Read a raw Binance exchangeInfo body (the same reader as the rest of smartpf)."""
     try:
-        body = json.loads(Path(path).read_text())
-    except FileNotFoundError as e:
-        raise DataError(f"--markets {path}: file not found") from e
-    except (OSError, ValueError) as e:
-        raise DataError(f"--markets {path}: not a readable JSON file ({e})") from e
-    if not isinstance(body, dict) or not isinstance(body.get("symbols"), list):
-        raise DataError(f"--markets {path}: not a Binance exchangeInfo body (no 'symbols' list)")
-    return body
+        return read_exchange_info(path)
+    except MarketsError as e:
+        raise DataError(str(e)) from e
 
 
 def _normalise_pair(name: str) -> str:
