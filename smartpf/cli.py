@@ -1,4 +1,4 @@
-"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay.
+"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay, adopt, reset.
 
 Exit codes: 0 success, 2 bad input (a config, an option, a file), 1 anything unexpected.
 Bad input is reported in one line per problem, never as a traceback.
@@ -21,6 +21,7 @@ from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
 from .freqtrade_config import freqtrade_config
 from .markets import MarketsError, load_rules
+from .portfolio_cli import PortfolioCommandError
 from .report import backtest_summary, format_summary
 
 BAD_INPUT = 2
@@ -267,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     ftbacktest.add_arguments(p)
     p.set_defaults(func=cmd_ft_backtest)
 
+    from . import portfolio_cli
+
+    p = sub.add_parser("adopt", help="take a trade database's open trades as the portfolio (after a lost state)")
+    portfolio_cli.add_arguments(p)
+    p.set_defaults(func=portfolio_cli.cmd_adopt)
+
+    p = sub.add_parser("reset", help="archive the portfolio of a trade database; the next start begins a new one")
+    portfolio_cli.add_arguments(p)
+    p.add_argument("--force", action="store_true", help="even if the bot seems to be running")
+    p.set_defaults(func=portfolio_cli.cmd_reset)
+
     try:
         from .replay import cli as replay_cli
     except ImportError:
@@ -283,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, PortfolioCommandError) as exc:
         print(f"smartpf {args.command}: {exc}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ from .records import Hodl, OperationRecord, TradeRecord
 from .spec import PortfolioSpec
 from .triggers import next_proportional_time, next_scheduled_time, proportional_index, scheduled_index
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: portfolio_id (order ids carry it); see _MIGRATIONS
 PLANNED, OPEN, FILLED, FAILED = "planned", "open", "filled", "failed"
 
 
@@ -86,8 +86,12 @@ class Engine:
         spec: PortfolioSpec,
         rules: Mapping[str, MarketRules] | None = None,
         reserves: Reserves | None = None,
+        portfolio_id: str = "",
     ) -> None:
         self.spec = spec
+        # Part of every order id (``rb3:sell:ETH/USDT@<portfolio_id>``), so that an order of another
+        # portfolio in the same trade database is never taken for one of this portfolio's.
+        self.portfolio_id = portfolio_id
         self.rules: dict[str, MarketRules] = dict(rules or {})
         self.reserves = reserves or Reserves()
         self.status = "new"  # new -> running -> terminated
@@ -159,8 +163,9 @@ class Engine:
         record = self.records[-1]
         record.skipped.extend(plan.skipped)
         issued = []
+        suffix = f"@{self.portfolio_id}" if self.portfolio_id else ""
         for p in plan.orders:
-            order = Order(f"{op.id}:{p.side}:{p.pair}", op.id, p.pair, p.side, p.amount, p.price, p.full)
+            order = Order(f"{op.id}:{p.side}:{p.pair}{suffix}", op.id, p.pair, p.side, p.amount, p.price, p.full)
             op.orders[order.id] = _OrderState(order)
             issued.append(order)
         return tuple(issued)
@@ -560,11 +565,33 @@ class Engine:
             text += "; not traded: " + "; ".join(skipped)
         return Notice(f"{record.kind}_finished", text, {"op": record.id, "trigger": record.trigger})
 
+    @classmethod
+    def adopt(cls, spec: PortfolioSpec, holdings: Mapping[str, float], cash: float, now: float,
+              rules: Mapping[str, MarketRules] | None = None, portfolio_id: str = "", seq: int = 0,
+              source: str = "open trades") -> Engine:
+        """A running portfolio made of positions that already exist (``smartpf adopt``): these amounts, this
+        idle cash, the principal and targets of ``spec``. The HODL shadow starts from the same basket, and
+        the next check decides, like any other, whether a rebalance is due."""
+        engine = cls(spec, rules, portfolio_id=portfolio_id)
+        engine.status = "running"
+        engine.started_at = now
+        engine.holdings = {p: float(q) for p, q in holdings.items() if q > 0}
+        engine.cash = max(0.0, float(cash))
+        engine.invested = spec.investment
+        engine.hodl = Hodl(dict(engine.holdings), engine.cash)
+        engine.seq = seq + 1
+        held = ", ".join(f"{q:g} {p}" for p, q in sorted(engine.holdings.items())) or "nothing"
+        engine.records.append(OperationRecord(f"adopt{engine.seq}", "adopt", "adopt", f"adopted from {source}: "
+                                              f"{held}, cash {engine.cash:.2f} {spec.stake_currency}", now,
+                                              finished_at=now, status="done"))
+        return engine
+
     # ------------------------------------------------------------------ persistence
     def to_dict(self, records: bool = True) -> dict[str, Any]:
         """The whole state as plain JSON-able values (versioned)."""
         return {
             "version": STATE_VERSION,
+            "portfolio_id": self.portfolio_id,
             "spec": self.spec.to_dict(),
             "rules": {p: vars(r).copy() for p, r in self.rules.items()},
             "reserves": self.reserves.to_dict(),
@@ -589,12 +616,10 @@ class Engine:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Engine:
-        version = data.get("version")
-        if version != STATE_VERSION:
-            raise ValueError(f"state version {version!r} is not supported (expected {STATE_VERSION})")
+        data = migrate_state(data)
         spec = PortfolioSpec.from_dict(data["spec"])
         rules = {p: MarketRules(**r) for p, r in data.get("rules", {}).items()}
-        engine = cls(spec, rules, Reserves(**data.get("reserves", {})))
+        engine = cls(spec, rules, Reserves(**data.get("reserves", {})), str(data.get("portfolio_id") or ""))
         engine.status = data["status"]
         engine.started_at = data["started_at"]
         engine.holdings = {p: float(q) for p, q in data["holdings"].items()}
@@ -616,6 +641,30 @@ class Engine:
         engine.turnover = float(counters.get("turnover", 0.0))
         engine.rebalances = int(counters.get("rebalances", 0))
         return engine
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no portfolio id; its order ids stay as they were."""
+    return {**data, "portfolio_id": "", "version": 2}
+
+
+_MIGRATIONS = {1: _v1_to_v2}  # version -> the function that lifts a state of that version by one
+
+
+def migrate_state(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Bring a persisted state of any earlier version up to ``STATE_VERSION`` (plain dict to plain dict)."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"the state is {type(data).__name__}, not an object")
+    out = dict(data)
+    version = out.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"state version {version!r} is not a version smartpf wrote")
+    if version > STATE_VERSION:
+        raise ValueError(f"state version {version} was written by a newer smartpf (this one reads up to "
+                         f"{STATE_VERSION}); upgrade smartpf")
+    while out["version"] < STATE_VERSION:
+        out = _MIGRATIONS[out["version"]](out)
+    return out
 
 
 def _skipped_dict(s: SkippedOrder) -> dict[str, Any]:

@@ -11,10 +11,10 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .intervals import format_interval, parse_interval
+from .intervals import UNIT_SECONDS, format_interval, parse_interval
 
 SECTION = "smart_portfolio"
 MODES = ("proportional", "scheduled")
@@ -122,14 +122,35 @@ class PortfolioSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioSpec:
-        """Inverse of ``to_dict`` for persisted state (already validated once)."""
-        section = {k: v for k, v in data.items() if k not in ("stake_currency", "fee")}
-        result = parse_settings(
-            {SECTION: section, "stake_currency": data.get("stake_currency", "USDT"), "fee": data.get("fee")}
-        )
-        if result.spec is None:
-            raise ValueError("; ".join(str(p) for p in result.errors))
-        return result.spec
+        """Inverse of ``to_dict`` for persisted state. It never re-runs the user-facing validation: settings
+        accepted once stay readable even if a later version checks them more strictly. Keys it does not
+        know are ignored and missing ones take their defaults, so state written by another version loads."""
+        assets = data.get("assets")
+        if not isinstance(assets, Mapping) or not assets:
+            raise ValueError("the persisted settings have no assets")
+        values: dict[str, Any] = {"allocations": tuple((str(c), float(p)) for c, p in assets.items()),
+                                  "investment": float(data["investment"])}
+        for f in fields(cls):
+            if not f.init or f.name in values or data.get(f.name) is None:
+                continue
+            raw = data[f.name]
+            if f.name in ("check_interval", "interval"):
+                values[f.name] = _stored_seconds(raw)
+            elif isinstance(f.default, float) or f.name in ("take_profit", "stop_loss"):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+
+def _stored_seconds(value: Any) -> int:
+    """A persisted duration: seconds, or text as ``format_interval`` writes it (``4h``, ``1m30s``)."""
+    if isinstance(value, int | float):
+        return int(value)
+    parts = re.findall(r"(\d+)\s*([wdhms])", str(value))
+    if not parts:
+        raise ValueError(f"unreadable persisted duration {value!r}")
+    return sum(int(n) * {"s": 1, **UNIT_SECONDS}[u] for n, u in parts)
 
 
 @dataclass(frozen=True)

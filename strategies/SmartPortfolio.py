@@ -7,8 +7,9 @@ the entry signal and ``custom_stake_amount``, rebalancing through ``adjust_trade
 first; buys on the next loop, once the sells have filled). Fills come back through
 ``order_filled`` and, after a restart, from the trade database, which is the truth.
 
-Settings: the ``smart_portfolio`` section of the Freqtrade config (see the README). The engine state
-is kept in ``user_data/smartpf/<bot_name>.json``.
+Settings: the ``smart_portfolio`` section of the Freqtrade config (see the README). The portfolio is
+kept in the trade database itself (``smartpf.store``), so it can never be resumed against another
+database's trades; ``user_data/smartpf/portfolio-<id>.json`` is a readable export.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from smartpf.adapter import runtime
 from smartpf.adapter.checks import check_freqtrade_config
 from smartpf.adapter.crash import maybe_crash
 from smartpf.adapter.markets import rules_from_ccxt_market
-from smartpf.adapter.reconcile import ENTRY_TAG, fill_from, reconcile
-from smartpf.adapter.statefile import read_state, state_path, write_state
+from smartpf.adapter.memory import Memory, open_amounts, recall
+from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
+from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
+from smartpf.store import PortfolioRow, PortfolioStore, StoreError, new_portfolio_id
 from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, minimum_investment, parse_settings
 from smartpf_core import events as ev
+from smartpf_core.startup import REFUSE, TERMINATED
 
 logger = logging.getLogger(__name__)
 
@@ -97,24 +101,23 @@ class SmartPortfolio(IStrategy):
         return self.dp.runmode in (RunMode.BACKTEST, RunMode.HYPEROPT)
 
     def bot_start(self, **kwargs: Any) -> None:
-        self._path = state_path(self.config["user_data_dir"], self._bot)
         spec = self._new_spec
+        self._store: PortfolioStore | None = None
+        self._row: PortfolioRow | None = None
+        memory: Memory | None = None
         if self._backtesting:
             self._build_oracle(spec)
-        state = None if self._backtesting else read_state(self._path)
-        if state is not None:
-            try:
-                self.engine = Engine.from_dict(state["engine"])
-            except (KeyError, ValueError, TypeError) as exc:
-                raise SmartPortfolioError(f"smartpf: the state file {self._path} cannot be read ({exc}); "
-                                          "move it away to start afresh") from exc
+        else:
+            memory = self._recall()
+            self.engine = memory.engine
         pairs = (spec or self.engine.spec).pairs
         markets = {p: self.dp.market(p) for p in pairs}
         rules = {p: rules_from_ccxt_market(m) for p, m in markets.items() if m}
         problems = list(self._problems)
         problems += [f"exchange.pair_whitelist: {p} is not a market on {self.config['exchange']['name']}"
                      for p, m in markets.items() if not m or not m.get("active", True)]
-        if spec is not None:
+        terminated = memory is not None and memory.decision.action == TERMINATED
+        if spec is not None and not terminated:
             problems += self._check_funding(spec, rules)
         if problems:
             text = "smartpf: " + ("invalid settings change rejected, the last good settings stay in force:\n  "
@@ -124,17 +127,58 @@ class SmartPortfolio(IStrategy):
                 raise SmartPortfolioError(text)
             logger.error(text)
             self.dp.send_msg(text, always_send=True)
+        elif terminated:
+            info = self.engine.termination or {}
+            logger.warning("smartpf: portfolio %s is terminated (%s); it trades no more and asks Freqtrade for no "
+                           "entries. `smartpf reset -c CONFIG` archives it; the next start then buys a new basket.",
+                           self._row.id, info.get("why", "terminated"))
         elif self.engine is None:
-            self.engine = Engine(spec, rules)
-            logger.info("smartpf: new portfolio %s", _describe(spec))
+            self.engine = Engine(spec, rules, portfolio_id=new_portfolio_id())
+            if self._store is not None:
+                self._row = self._store.create(self.engine, self._bot)
+                logger.info("smartpf: %s; new portfolio %s: %s", memory.decision.message, self._row.id,
+                            _describe(spec))
+                self._warn_unmanaged_coins(spec)
+            else:
+                logger.info("smartpf: new portfolio %s", _describe(spec))
         else:
             self.engine.rules.update(rules)
             accepted, notices = self.engine.update_spec(spec)
             for notice in notices:
                 self._tell(notice.message, always=True)
-            logger.info("smartpf: resumed from %s: %s", self._path, _describe(self.engine.spec))
+            logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
+                        _describe(self.engine.spec))
         runtime.STARTED.add(self._bot)
         self._persist()
+
+    def _recall(self) -> Memory:
+        """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
+        self._store = PortfolioStore(Trade.session)
+        self._store.create_tables()
+        trades = Trade.get_trades_proxy(is_open=True)
+        tags = [o.ft_order_tag for t in Trade.get_trades_proxy() for o in t.orders]
+        legacy = legacy_path(self.config["user_data_dir"], self._bot)
+        try:
+            memory = recall(self._store, open_amounts(trades), tags, legacy, self._bot)
+        except (StoreError, StateFileError) as exc:
+            raise SmartPortfolioError(f"smartpf: the bot will not start: {exc}; move the file away (or run "
+                                      f"`smartpf reset -c CONFIG`) to let the bot decide without it") from exc
+        for note in memory.notes:
+            logger.warning("smartpf: %s", note)
+        if memory.decision.action == REFUSE:
+            raise SmartPortfolioError(_refusal(memory, self.config.get("db_url", "")))
+        self._row = memory.row
+        return memory
+
+    def _warn_unmanaged_coins(self, spec: PortfolioSpec) -> None:
+        """Live: coins of the basket already in the account are not the new portfolio's; say so."""
+        if self.config.get("dry_run", True) or not self.wallets:
+            return
+        held = [f"{c} {self.wallets.get_total(c):g}" for c in spec.coins if self.wallets.get_total(c) > 0]
+        if held:
+            self._tell("the account already holds " + ", ".join(held) + ": the new portfolio does not count "
+                       "them (it buys its own basket); use `smartpf adopt` only for the trades of a lost portfolio",
+                       always=True)
 
     def _build_oracle(self, spec: PortfolioSpec | None) -> None:
         """Backtest prices: the open of the candle dated current_time, exactly what Freqtrade fills at.
@@ -240,9 +284,11 @@ class SmartPortfolio(IStrategy):
         return dataframe
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        # Always willing: whether a coin is really bought is the engine's decision (custom_stake_amount).
-        dataframe["enter_long"] = 1
-        dataframe["enter_tag"] = ENTRY_TAG
+        # Willing while the portfolio trades: whether a coin is really bought is the engine's decision
+        # (custom_stake_amount). A terminated portfolio asks Freqtrade for no entry at all.
+        engine = self.engine
+        dataframe["enter_long"] = 0 if engine is None or engine.status == "terminated" else 1
+        dataframe["enter_tag"] = entry_tag(engine.portfolio_id if engine else "")
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
@@ -292,7 +338,7 @@ class SmartPortfolio(IStrategy):
         for mine in engine.pending_orders():
             if mine.pair != pair or mine.side != order.ft_order_side:
                 continue
-            if order.ft_order_tag in (mine.id, ENTRY_TAG):
+            if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id)):
                 # booked in memory; the state file is written once per loop, and after a crash the
                 # trade database (reconcile) brings back any fill the file missed
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
@@ -332,22 +378,37 @@ class SmartPortfolio(IStrategy):
         self.dp.send_msg(f"smartpf: {text}", always_send=always)
 
     def _persist(self, prices: dict[str, float] | None = None) -> None:
-        if self._backtesting or self.engine is None:
+        """Save the portfolio into the trade database (only what changed), then refresh the JSON export."""
+        if self._backtesting or self.engine is None or self._store is None or self._row is None:
             return
-        data: dict[str, Any] = {"engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat()}
+        self._store.save(self._row, self.engine)
+        data: dict[str, Any] = {"portfolio_id": self._row.id, "bot_name": self._bot,
+                                "engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat(),
+                                "note": "an export for other tools; the bot's memory is in its trade database"}
         reason = self.engine.last_reason
         data["reason"] = None if reason is None else {"code": reason.code, "message": reason.message}
         if prices and all(p in prices for p in self.engine._pairs()):
-            data["details"] = self.engine.details(prices)
-        elif self._path.exists():
-            data["details"] = (read_state(self._path) or {}).get("details")
-        write_state(self._path, data)
+            self._details = self.engine.details(prices)
+        data["details"] = getattr(self, "_details", None)
+        write_state(export_path(self.config["user_data_dir"], self._row.id), data)
 
     def _write_summary(self) -> None:
         self._candles.close(self.engine, self._last_ts)
         candles = len(set().union(*(s.keys() for s in self._closes.values())))
         path = write_summary(self.config, self.engine, self._candles.tracker, self._first_ts, self._last_ts, candles)
         logger.info("smartpf: portfolio summary written to %s", path)
+
+
+def _refusal(memory: Memory, db_url: str) -> str:
+    """Why the bot will not start, what differs, and the two commands that resolve it."""
+    lines = [f"smartpf: the bot will not start: {memory.decision.message} ({db_url}):"]
+    lines += [f"  {d}" for d in memory.decision.differences]
+    lines += [f"  note: {n}" for n in memory.notes]
+    lines += ["  To take the open trades as the portfolio (their amounts, targets from the config): "
+              "smartpf adopt -c CONFIG [--db-url URL]",
+              "  To archive the portfolio (its records stay readable) and start afresh on the next start: "
+              "smartpf reset -c CONFIG [--db-url URL] (open trades must then be closed or deleted in Freqtrade)"]
+    return "\n".join(lines)
 
 
 def _describe(spec: PortfolioSpec) -> str:

@@ -1,20 +1,28 @@
 """Freqtrade's trade database is the truth: match the engine's orders to what was really ordered.
 
-Every adjustment order carries the engine order id as its Freqtrade order tag; an initial entry
-(opened from the entry signal, whose tag cannot be set per order) carries ``ENTRY_TAG`` and is
-matched by pair, side and time. Used on every loop, so that a fill missed by a crash or a restart is
+Every adjustment order carries the engine order id as its Freqtrade order tag (which names the
+portfolio: ``rb3:sell:ETH/USDT@<portfolio id>``); an initial entry (opened from the entry signal, whose
+tag cannot be set per order) carries ``entry_tag(portfolio id)`` and is matched by pair, side and
+time. Only an order placed after its operation started counts, so an older order that happens to
+carry the same tag is never booked. Used on every loop, so that a fill missed by a crash or a restart is
 booked exactly once, and an order Freqtrade refused to place is closed instead of awaited forever.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine, Fill, Order
 
 ENTRY_TAG = "smartpf-entry"
+SLACK = 2.0  # seconds: an order's date may be a little before the operation's start (clock rounding)
+
+
+def entry_tag(portfolio_id: str = "") -> str:
+    """The entry signal's tag: ``smartpf-entry@<portfolio id>`` (plain ``smartpf-entry`` in backtests)."""
+    return f"{ENTRY_TAG}@{portfolio_id}" if portfolio_id else ENTRY_TAG
 CLOSED = ("closed",)
 ENDED = ("canceled", "cancelled", "expired", "rejected")
 
@@ -23,7 +31,8 @@ def _ts(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.timestamp()
+        # Freqtrade stores naive UTC dates
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     return float(value)
 
 
@@ -37,27 +46,34 @@ def fill_from(order: Order, ft_order: Any, trade: Any, when: float) -> Fill:
     return Fill(order.id, amount, price, amount * price * float(rate), done)
 
 
-def find_ft_order(order: Order, trades: Iterable[Any], since: float) -> tuple[Any, Any] | None:
-    """The Freqtrade order (and its trade) that carries out ``order``, if Freqtrade created it."""
-    fallback = None
+def find_ft_order(order: Order, trades: Iterable[Any], since: float, entry: str = ENTRY_TAG) -> tuple[Any, Any] | None:
+    """The Freqtrade order (and its trade) that carries out ``order``: the latest one with its tag (or, for
+    an initial buy, the entry tag) placed at or after ``since``, the start of the order's operation."""
+    best = None
+    best_time = -1.0
     for trade in trades:
         for ft_order in trade.orders:
             if ft_order.ft_order_side != order.side:
                 continue
-            if ft_order.ft_order_tag == order.id:
-                return ft_order, trade
-            if (order.side == "buy" and ft_order.ft_order_tag == ENTRY_TAG and fallback is None
-                    and (_ts(ft_order.order_date) or 0.0) >= since - 1e-6):
-                fallback = (ft_order, trade)
-    return fallback
+            tag = ft_order.ft_order_tag
+            if tag != order.id and not (order.side == "buy" and tag == entry):
+                continue
+            placed = _ts(ft_order.order_date) or 0.0
+            if placed < since - SLACK:
+                continue  # an older order with the same tag (a restored state): never this one
+            rank = placed + (1e12 if tag == order.id else 0.0)  # its own tag before the entry tag
+            if rank > best_time:
+                best, best_time = (ft_order, trade), rank
+    return best
 
 
 def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float) -> list[str]:
     """Bring the engine's outstanding orders in line with the database. Returns log lines."""
     lines: list[str] = []
+    entry = entry_tag(engine.portfolio_id)
     for order in engine.pending_orders():
         status = engine.order_status(order.id)
-        found = find_ft_order(order, trades_by_pair.get(order.pair, []), op_started)
+        found = find_ft_order(order, trades_by_pair.get(order.pair, []), op_started, entry)
         if found is None:
             if status == "open":
                 engine.order_closed(order.id)

@@ -1,4 +1,9 @@
-"""The engine state on disk: one JSON file per bot, written atomically (temp file + os.replace)."""
+"""Files beside the trade database: the readable JSON export, and the version-1 state file of old.
+
+The truth is in the trade database (``smartpf.store``). ``portfolio-<id>.json`` is an export for other
+tools, rewritten atomically and never read back. ``<bot_name>.json`` is where smartpf 0.1 kept its
+state (version 1): it is read once, to import it into a database that holds its trades.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,39 @@ from pathlib import Path
 from typing import Any
 
 
-def state_path(user_data_dir: str | Path, bot_name: str) -> Path:
-    """``user_data/smartpf/<bot_name>.json``: two bots on one account never share a file."""
+class StateFileError(ValueError):
+    """A state file that cannot be read; the message names the file."""
+
+
+def legacy_path(user_data_dir: str | Path, bot_name: str) -> Path:
+    """``user_data/smartpf/<bot_name>.json``: where version 1 kept the state."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", bot_name or "freqtrade") or "freqtrade"
     return Path(user_data_dir) / "smartpf" / f"{safe}.json"
 
 
+def export_path(user_data_dir: str | Path, portfolio_id: str) -> Path:
+    """``user_data/smartpf/portfolio-<id>.json``: named by the portfolio, so two bots never share it."""
+    return Path(user_data_dir) / "smartpf" / f"portfolio-{portfolio_id}.json"
+
+
 def read_state(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None if there is no file. Anything else unreadable raises, naming it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise StateFileError(f"the state file {path} cannot be read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StateFileError(f"the state file {path} is not UTF-8 text (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        what = "empty" if not raw.strip() else f"not valid JSON ({exc.msg} at line {exc.lineno})"
+        raise StateFileError(f"the state file {path} is {what}") from exc
+    if not isinstance(data, dict):
+        raise StateFileError(f"the state file {path} holds {json.dumps(data)[:40]}, not a smartpf state object")
+    return data
 
 
 def write_state(path: Path, data: dict[str, Any]) -> None:

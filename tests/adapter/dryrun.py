@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from smartpf.adapter.statefile import read_state, state_path
+from smartpf.adapter.statefile import export_path, read_state
 from smartpf.replay.testing import freqtrade_command
 
 from .conftest import smartpf_config
@@ -37,14 +37,24 @@ class DryRun:
         self.config_path = smartpf_config(ex, workdir, section, timeframe="1m", api_server=api, **overrides)
         self.log_path = workdir / "freqtrade.log"
         self.proc: subprocess.Popen | None = None
-        self.state_file = state_path(workdir / "user_data", json.loads(self.config_path.read_text())["bot_name"])
+        self.db = workdir / "trades.sqlite"  # the config's db_url; start(db=...) runs on another database
+        self.user_data = workdir / "user_data"
 
     # process
-    def start(self, env: dict | None = None) -> None:
+    def start(self, env: dict | None = None, db: Path | None = None) -> None:
+        if db is not None:
+            self.db = db
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                freqtrade_command("trade", "-c", str(self.config_path), "--userdir", str(self.workdir / "user_data")),
+                freqtrade_command("trade", "-c", str(self.config_path), "--userdir", str(self.user_data),
+                                  "--db-url", f"sqlite:///{self.db}"),
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+    def run_to_exit(self, timeout: float = 120) -> int:
+        """Start and wait for the bot to exit by itself (a refusal)."""
+        self.start()
+        self.wait_for("exit", lambda: not self.alive(), timeout=timeout)
+        return self.proc.returncode
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
@@ -57,8 +67,37 @@ class DryRun:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def text(self) -> str:
+        """The log without any whitespace: Freqtrade's console wraps long lines, even inside words, and
+        drops the space at some breaks. Compare with ``says``."""
+        return "".join(self.log().split())
+
+    def says(self, fragment: str, since: int = 0) -> bool:
+        """Whether the log (from character ``since`` of ``text()``) contains ``fragment``, wrapping aside."""
+        return "".join(fragment.split()) in self.text()[since:]
+
+    def sql(self, query: str, args: tuple = ()) -> list[dict]:
+        """Rows from the trade database (empty if it or the table does not exist yet)."""
+        if not self.db.exists():
+            return []
+        con = sqlite3.connect(self.db)
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute(query, args).fetchall()]
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            con.close()
+
+    def portfolios(self) -> list[dict]:
+        return self.sql("SELECT id, status, seq, state FROM smartpf_portfolio ORDER BY created_at")
+
+    def active_id(self) -> str | None:
+        rows = [r for r in self.portfolios() if r["status"] == "active"]
+        return rows[-1]["id"] if rows else None
+
     def orders(self) -> list[dict]:
-        db = self.workdir / "trades.sqlite"
+        db = self.db
         if not db.exists():
             return []
         con = sqlite3.connect(db)
@@ -76,14 +115,16 @@ class DryRun:
         return [o for o in self.orders() if o["status"] == "closed" and (o["ft_order_tag"] or "").startswith(prefix)]
 
     def open_trades(self) -> int:
-        con = sqlite3.connect(self.workdir / "trades.sqlite")
+        con = sqlite3.connect(self.db)
         try:
             return con.execute("SELECT COUNT(*) FROM trades WHERE is_open = 1").fetchone()[0]
         finally:
             con.close()
 
     def state(self) -> dict:
-        return read_state(self.state_file) or {}
+        """The JSON export of the database's active portfolio (what the bot saved at its last loop)."""
+        pid = self.active_id()
+        return (read_state(export_path(self.user_data, pid)) or {}) if pid else {}
 
     def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = 150) -> object:
         deadline = time.monotonic() + timeout

@@ -12,7 +12,7 @@ import pytest
 from smartpf.adapter.checks import check_freqtrade_config
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.reconcile import ENTRY_TAG, reconcile
-from smartpf.adapter.statefile import read_state, state_path, write_state
+from smartpf.adapter.statefile import export_path, legacy_path, read_state, write_state
 from smartpf.adapter.summary import CandleCloses
 from smartpf.freqtrade_config import freqtrade_config
 from smartpf_core import Engine, Fill, Snapshot, parse_settings
@@ -61,13 +61,14 @@ def test_whitelist_must_be_exactly_the_assets():
     assert "not in assets: SOL/USDT" in problem and "missing: ETH/USDT" in problem
 
 
-def test_state_file_is_per_bot_and_atomic(tmp_path):
-    a, b = state_path(tmp_path, "bot one"), state_path(tmp_path, "bot-two")
-    assert a != b and a.parent == tmp_path / "smartpf" and a.name == "bot_one.json"
+def test_export_is_per_portfolio_and_atomic(tmp_path):
+    a, b = export_path(tmp_path, "abc123"), export_path(tmp_path, "def456")
+    assert a != b and a.parent == tmp_path / "smartpf" and a.name == "portfolio-abc123.json"
+    assert legacy_path(tmp_path, "bot one").name == "bot_one.json"
     write_state(a, {"x": 1})
     write_state(a, {"x": 2})
     assert read_state(a) == {"x": 2} and read_state(b) is None
-    assert [p.name for p in a.parent.iterdir()] == ["bot_one.json"]  # no temp file left behind
+    assert [p.name for p in a.parent.iterdir()] == ["portfolio-abc123.json"]  # no temp file left behind
 
 
 def test_rules_from_ccxt_market():
@@ -77,7 +78,7 @@ def test_rules_from_ccxt_market():
     assert (rules.min_notional, rules.min_amount, rules.amount_step, rules.price_tick) == (5.0, 0.0001, 0.0001, 0.01)
 
 
-def ft_order(side, tag, status="closed", filled=1.0, price=100.0, when=100.0):
+def ft_order(side, tag, status="closed", filled=1.0, price=100.0, when=125.0):
     return SimpleNamespace(ft_order_side=side, ft_order_tag=tag, status=status, safe_filled=filled,
                            safe_price=price, order_date=datetime.fromtimestamp(when, UTC), order_filled_date=None)
 

@@ -92,9 +92,9 @@ def test_kill_9_in_the_middle_of_a_rebalance_then_stop_loss_keep(tmp_path):
                          lambda: any(o["ft_order_side"] == "buy" for o in bot.filled("rb")), timeout=60)
             assert "booked fill" in bot.log()
             tags = [o["ft_order_tag"] for o in bot.orders()]
-            rebalance_tags = [t for t in tags if t != "smartpf-entry"]
+            rebalance_tags = [t for t in tags if not t.startswith("smartpf-entry")]
             assert len(rebalance_tags) == len(set(rebalance_tags)), tags  # no order placed twice
-            assert tags.count("smartpf-entry") == 2  # nor the basket bought twice
+            assert sum(t.startswith("smartpf-entry") for t in tags) == 2  # nor the basket bought twice
             assert [(o["ft_pair"], o["ft_order_side"]) for o in bot.filled("rb")] == [
                 ("ETH/USDT", "sell"), ("BTC/USDT", "buy")]
             bot.wait_for("weights back at target", lambda: weights_within(bot.state(), 1.0), timeout=30)

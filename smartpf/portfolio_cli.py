@@ -1,0 +1,144 @@
+"""``smartpf adopt`` and ``smartpf reset``: resolve a start the bot refused, on the bot's trade database.
+
+Both find the database as Freqtrade does (``--db-url``, else the config's ``db_url``, else Freqtrade's
+default for dry-run or live, relative to the working directory) and open it through Freqtrade's own
+persistence layer, so its tables are read (and, if needed, migrated) exactly as the bot would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from smartpf_core import Engine, parse_settings
+
+from .configfile import ConfigError, load_configs
+
+DRYRUN_DB = "sqlite:///tradesv3.dryrun.sqlite"  # Freqtrade's defaults (freqtrade/constants.py)
+LIVE_DB = "sqlite:///tradesv3.sqlite"
+RUNNING_WITHIN = 120.0  # seconds: a portfolio saved this recently belongs to a bot that is probably running
+
+
+class PortfolioCommandError(Exception):
+    """Bad input or a refusal: one message, exit code 2."""
+
+
+def resolve_db_url(config: dict[str, Any], db_url: str | None = None) -> str:
+    """The trade database Freqtrade would use with this config and command line."""
+    if db_url:
+        return db_url
+    if config.get("db_url"):
+        return str(config["db_url"])
+    return DRYRUN_DB if config.get("dry_run", True) else LIVE_DB
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", action="append", required=True, metavar="CONFIG",
+                        help="Freqtrade config file; repeat to merge several, later files win")
+    parser.add_argument("--db-url", help="the trade database (default: as Freqtrade resolves it from the config)")
+
+
+def _open(args: argparse.Namespace) -> tuple[dict[str, Any], str, Any]:
+    try:
+        config = load_configs(args.config)
+    except ConfigError as exc:
+        raise PortfolioCommandError(str(exc)) from exc
+    url = resolve_db_url(config, args.db_url)
+    if url.startswith("sqlite:///") and url != "sqlite:///" and not Path(url[len("sqlite:///"):]).exists():
+        raise PortfolioCommandError(f"--db-url {url}: no trade database there (relative paths are taken from "
+                                    f"{Path.cwd()}); pass the bot's --db-url")
+    from freqtrade.exceptions import OperationalException
+    from freqtrade.persistence import Trade, init_db
+
+    from .store import PortfolioStore
+    try:
+        init_db(url)
+    except OperationalException as exc:
+        raise PortfolioCommandError(f"--db-url {url}: {exc}") from exc
+    store = PortfolioStore(Trade.session)
+    store.create_tables()
+    return config, url, store
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    """Take the database's open trades as the portfolio: their amounts, the config's targets and investment."""
+    from freqtrade.persistence import Trade
+
+    from .adapter.memory import highest_seq, open_amounts
+    from .store import new_portfolio_id
+
+    config, url, store = _open(args)
+    result = parse_settings(config)
+    if not result.ok:
+        raise PortfolioCommandError("the smart_portfolio settings are not valid: " + "; ".join(result.lines()))
+    spec = result.spec
+    active = store.active()
+    if active is not None:
+        raise PortfolioCommandError(f"{url} already holds portfolio {active.id}; `smartpf reset` archives it first")
+    trades = Trade.get_trades_proxy(is_open=True)
+    if not trades:
+        raise PortfolioCommandError(f"{url} has no open trade to adopt; the next start buys a new basket")
+    held = open_amounts(trades)
+    strangers = sorted(p for p in held if p not in spec.weights)
+    if strangers:
+        raise PortfolioCommandError(f"open trades on {', '.join(strangers)} are not in smart_portfolio.assets "
+                                    f"({', '.join(spec.coins)}): add the coins to the assets, or close those trades")
+    cash = spec.investment - sum(_net_spent(t) for t in trades)
+    tags = [o.ft_order_tag for t in Trade.get_trades_proxy() for o in t.orders]
+    engine = Engine.adopt(spec, held, cash, time.time(), portfolio_id=new_portfolio_id(), seq=highest_seq(tags),
+                          source=f"{len(trades)} open trades of {url}")
+    row = store.create(engine, str(config.get("bot_name") or "freqtrade"))
+    print(f"adopted {len(trades)} open trades as portfolio {row.id} in {url}:")
+    for pair, amount in sorted(held.items()):
+        print(f"  {pair}: {amount:g} (target {spec.weights[pair] * 100:g} %)")
+    missing = [p for p in spec.pairs if p not in held]
+    if missing:
+        print(f"  no trade for {', '.join(missing)}: bought at the next check, if cash allows")
+    print(f"  idle cash {engine.cash:.2f} {spec.stake_currency} (investment {spec.investment:g} minus what the open "
+          f"trades cost); principal {spec.investment:g} {spec.stake_currency}")
+    print("The bot resumes this portfolio on its next start; the next check decides whether a rebalance is due.")
+    return 0
+
+
+def _net_spent(trade: Any) -> float:
+    """Stake currency the trade's filled orders took out of the account (buys with fees, less sells)."""
+    spent = 0.0
+    for order in trade.orders:
+        filled = float(order.safe_filled or 0.0)
+        if filled <= 0 or (order.status or "").lower() not in ("closed", "canceled", "cancelled", "expired"):
+            continue
+        value = filled * float(order.safe_price or 0.0)
+        if order.ft_order_side == trade.entry_side:
+            spent += value * (1 + float(trade.fee_open or 0.0))
+        else:
+            spent -= value * (1 - float(trade.fee_close or 0.0))
+    return spent
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    """Archive the active portfolio with its records; the next start begins a new one."""
+    from freqtrade.persistence import Trade
+
+    _config, url, store = _open(args)
+    row = store.active()
+    if row is None:
+        print(f"{url} holds no active portfolio: the next start begins a new one")
+        return 0
+    age = time.time() - row.updated_at.replace(tzinfo=UTC).timestamp()
+    if age < RUNNING_WITHIN and not args.force:
+        raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
+                                    "stop it first (or pass --force)")
+    status = store.load(row).status
+    store.archive(row)
+    print(f"portfolio {row.id} ({status}) archived in {url} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; its records "
+          "stay in the table smartpf_record. The next start begins a new portfolio.")
+    trades = Trade.get_trades_proxy(is_open=True)
+    if trades:
+        listed = ", ".join(f"{t.pair} (trade {t.id})" for t in trades)
+        print(f"warning: {len(trades)} open trades remain ({listed}): the next start refuses until they are closed "
+              "(Freqtrade /forceexit) or deleted (/delete: the coins stay in the account), or adopted again "
+              "(smartpf adopt)")
+    return 0

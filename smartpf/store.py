@@ -1,0 +1,148 @@
+"""Where the bot's memory lives: tables of smartpf's own in Freqtrade's trade database.
+
+The portfolio belongs to the trades it manages, so it is kept beside them: another database (a new
+dry-run, the switch to live, a deleted file) can never pick it up, and a backup of the database
+restores trades and portfolio together. Two tables, portable between SQLite and PostgreSQL:
+
+- ``smartpf_portfolio``: one row per portfolio, at most one ``active``; the engine state (without its
+  finished records) as versioned JSON, rewritten only when it changed, and the operation sequence.
+- ``smartpf_record``: the finished operations (trading records), append-only.
+
+Everything here goes through a SQLAlchemy session: Freqtrade's own (``Trade.session``) in the bot,
+one opened on the same URL by the ``smartpf`` commands.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from smartpf_core import Engine
+from smartpf_core.engine import migrate_state
+from smartpf_core.records import OperationRecord
+
+SCHEMA_VERSION = 1  # of these tables; the engine state inside carries its own version (STATE_VERSION)
+ACTIVE, ARCHIVED = "active", "archived"
+
+
+class Base(DeclarativeBase):
+    """smartpf's own metadata: Freqtrade's migrations never see these tables."""
+
+
+class PortfolioRow(Base):
+    __tablename__ = "smartpf_portfolio"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bot_name: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active | archived
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    schema_version: Mapped[int] = mapped_column(Integer, default=SCHEMA_VERSION)
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # never goes back: operation ids never repeat
+    records_saved: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(Text)
+
+
+class RecordRow(Base):
+    __tablename__ = "smartpf_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    portfolio_id: Mapped[str] = mapped_column(String(32), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    op_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)
+
+
+class StoreError(Exception):
+    """The stored portfolio cannot be read; the message names the portfolio and the database."""
+
+
+def new_portfolio_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as Freqtrade stores its dates
+
+
+class PortfolioStore:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def create_tables(self) -> None:
+        Base.metadata.create_all(self.session.get_bind())
+
+    # reading
+    def active(self) -> PortfolioRow | None:
+        rows = self.session.execute(select(PortfolioRow).where(PortfolioRow.status == ACTIVE)
+                                    .order_by(PortfolioRow.created_at)).scalars().all()
+        return rows[-1] if rows else None
+
+    def all(self) -> list[PortfolioRow]:
+        return list(self.session.execute(select(PortfolioRow).order_by(PortfolioRow.created_at)).scalars())
+
+    def load(self, row: PortfolioRow) -> Engine:
+        """The engine as saved, its records complete, its sequence never behind the database's."""
+        try:
+            data = json.loads(row.state)
+            tail = [OperationRecord.from_dict(r) for r in data.pop("records_tail", [])]
+            engine = Engine.from_dict(migrate_state(data))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"portfolio {row.id}: the saved state cannot be read ({exc})") from exc
+        engine.records = [*self.records(row.id), *tail]
+        engine.seq = max(engine.seq, row.seq)
+        engine.portfolio_id = row.id
+        return engine
+
+    def records(self, portfolio_id: str) -> list[OperationRecord]:
+        rows = self.session.execute(select(RecordRow).where(RecordRow.portfolio_id == portfolio_id)
+                                    .order_by(RecordRow.position)).scalars()
+        return [OperationRecord.from_dict(json.loads(r.data)) for r in rows]
+
+    # writing
+    def create(self, engine: Engine, bot_name: str) -> PortfolioRow:
+        if not engine.portfolio_id:
+            engine.portfolio_id = new_portfolio_id()
+        now = _now()
+        row = PortfolioRow(id=engine.portfolio_id, bot_name=bot_name, status=ACTIVE, created_at=now, updated_at=now,
+                           schema_version=SCHEMA_VERSION, seq=engine.seq, records_saved=0, state="")
+        self.session.add(row)
+        self.save(row, engine)
+        return row
+
+    def save(self, row: PortfolioRow, engine: Engine) -> bool:
+        """Append the newly finished records and rewrite the state if it changed. True if anything was written."""
+        wrote = False
+        records = engine.records
+        while row.records_saved < len(records) and records[row.records_saved].finished_at is not None:
+            record = records[row.records_saved]
+            self.session.add(RecordRow(portfolio_id=row.id, position=row.records_saved, op_id=record.id,
+                                       data=json.dumps(record.to_dict(), default=str)))
+            row.records_saved += 1
+            wrote = True
+        data = engine.to_dict(records=False)
+        data["records_tail"] = [r.to_dict() for r in records[row.records_saved:]]
+        state = json.dumps(data, default=str, sort_keys=True)
+        if state != row.state or engine.seq > row.seq:
+            row.state = state
+            row.seq = max(row.seq, engine.seq)
+            row.updated_at = _now()
+            wrote = True
+        if wrote:
+            self.session.commit()
+        return wrote
+
+    def archive(self, row: PortfolioRow) -> None:
+        row.status = ARCHIVED
+        row.archived_at = _now()
+        self.session.commit()
+
+    def count_records(self, portfolio_id: str) -> int:
+        return int(self.session.execute(select(func.count()).select_from(RecordRow)
+                                        .where(RecordRow.portfolio_id == portfolio_id)).scalar_one())
