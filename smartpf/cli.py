@@ -279,6 +279,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="even if the bot seems to be running")
     p.set_defaults(func=portfolio_cli.cmd_reset)
 
+    p = sub.add_parser("status", help="the portfolio: value, profit, HODL, each coin's actual vs target weight")
+    portfolio_cli.add_arguments(p)
+    p.add_argument("--json", action="store_true", help="the view as a JSON object")
+    p.set_defaults(func=portfolio_cli.cmd_status)
+
+    p = sub.add_parser("why", help="the latest reasons for not rebalancing, with their numbers")
+    portfolio_cli.add_arguments(p)
+    p.set_defaults(func=portfolio_cli.cmd_why)
+
+    p = sub.add_parser("records", help="the trading records: one row per filled order")
+    portfolio_cli.add_arguments(p)
+    p.add_argument("--since", help="only records at or after this ISO-8601 time")
+    p.add_argument("--csv", metavar="FILE", help="write them to FILE (default: print)")
+    p.set_defaults(func=portfolio_cli.cmd_records)
+
+    from . import steer
+
+    p = sub.add_parser("add", help="invest AMOUNT more in the running portfolio (config edit + reload)")
+    portfolio_cli.add_arguments(p)
+    steer.add_arguments(p)
+    p.add_argument("amount", metavar="AMOUNT")
+    p.set_defaults(func=steer.cmd_add)
+
+    p = sub.add_parser("set", help="set the portfolio's take-profit / stop-loss (config edit + reload)")
+    portfolio_cli.add_arguments(p)
+    steer.add_arguments(p)
+    p.add_argument("--take-profit", metavar="PCT", help="percent, or none")
+    p.add_argument("--stop-loss", metavar="PCT", help="percent, or none")
+    p.set_defaults(func=steer.cmd_set)
+
+    p = sub.add_parser("terminate", help="terminate the running portfolio, selling or keeping the coins")
+    portfolio_cli.add_arguments(p)
+    steer.add_arguments(p)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--sell", action="store_true", help="sell every coin to the stake currency")
+    how.add_argument("--keep", action="store_true", help="stop trading, keep the coins")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=steer.cmd_terminate)
+
     try:
         from .replay import cli as replay_cli
     except ImportError:

@@ -1,4 +1,5 @@
-"""``smartpf adopt`` and ``smartpf reset``: resolve a start the bot refused, on the bot's trade database.
+"""Commands on a portfolio in its trade database: ``status``, ``why``, ``records`` (read only), ``adopt`` and
+``reset`` (resolve a start the bot refused).
 
 Both find the database as Freqtrade does (``--db-url``, else the config's ``db_url``, else Freqtrade's
 default for dry-run or live, relative to the working directory) and open it through Freqtrade's own
@@ -8,6 +9,8 @@ persistence layer, so its tables are read (and, if needed, migrated) exactly as 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,4 +144,74 @@ def cmd_reset(args: argparse.Namespace) -> int:
         print(f"warning: {len(trades)} open trades remain ({listed}): the next start refuses until they are closed "
               "(Freqtrade /forceexit) or deleted (/delete: the coins stay in the account), or adopted again "
               "(smartpf adopt)")
+    return 0
+
+
+def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
+    _config, url, store = _open(args)
+    row = store.active()
+    if row is None:
+        archived = store.all()
+        if not archived:
+            raise PortfolioCommandError(f"{url} holds no portfolio yet: start the bot")
+        row = archived[-1]
+        print(f"note: {url} holds no active portfolio; showing the last archived one, {row.id}", file=sys.stderr)
+    return url, store, row, store.load(row)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .view import format_view, portfolio_view
+
+    _url, store, row, engine = _portfolio(args)
+    view_row = store.view(row.id)
+    prices = json.loads(view_row.prices) if view_row else {}
+    reasons = json.loads(view_row.reasons) if view_row else []
+    now = time.time()
+    view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons)
+    if args.json:
+        print(json.dumps(view, indent=2))
+    else:
+        print(format_view(view, engine.spec.stake_currency, row.id, now))
+    return 0
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    _url, store, row, engine = _portfolio(args)
+    view_row = store.view(row.id)
+    reasons = json.loads(view_row.reasons) if view_row else []
+    if not reasons:
+        print(f"portfolio {row.id}: no reason recorded yet (the bot saves one at each loop)")
+        return 0
+    print(f"portfolio {row.id}: the latest reasons for not rebalancing, oldest first")
+    for reason in reasons:
+        when = datetime.fromtimestamp(reason.get("at") or 0, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"  {when} UTC  {reason.get('code')}: {reason.get('message')}")
+        numbers = {k: v for k, v in (reason.get("details") or {}).items() if isinstance(v, int | float | str)}
+        if numbers:
+            print("      " + ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in numbers.items()))
+    if view_row and view_row.rejected:
+        rejected = json.loads(view_row.rejected)
+        print("  last settings change refused: " + "; ".join(rejected.get("problems", [])))
+    return 0
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    from .view import record_rows, records_csv
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise PortfolioCommandError(f"--since {args.since!r}: not an ISO-8601 time such as 2026-11-27T10:00Z"
+                                        ) from exc
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).timestamp()
+    _url, _store, _row, engine = _portfolio(args)
+    text = records_csv(record_rows(engine.records, since))
+    if args.csv:
+        Path(args.csv).write_text(text, encoding="utf-8")
+        print(f"wrote {len(text.splitlines()) - 1} records to {args.csv}")
+    else:
+        sys.stdout.write(text)
     return 0

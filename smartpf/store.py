@@ -7,6 +7,9 @@ restores trades and portfolio together. Two tables, portable between SQLite and 
 - ``smartpf_portfolio``: one row per portfolio, at most one ``active``; the engine state (without its
   finished records) as versioned JSON, rewritten only when it changed, and the operation sequence.
 - ``smartpf_record``: the finished operations (trading records), append-only.
+- ``smartpf_view``: one small row per portfolio, rewritten every loop: the prices the bot used and
+  when, its latest reasons for not rebalancing, and the last settings change it rejected, so that
+  ``smartpf status`` and ``why`` work with the bot stopped.
 
 Everything here goes through a SQLAlchemy session: Freqtrade's own (``Trade.session``) in the bot,
 one opened on the same URL by the ``smartpf`` commands.
@@ -19,7 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy import DateTime, Float, Integer, String, Text, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from smartpf_core import Engine
@@ -57,6 +60,20 @@ class RecordRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     op_id: Mapped[str] = mapped_column(String(64))
     data: Mapped[str] = mapped_column(Text)
+
+
+class ViewRow(Base):
+    __tablename__ = "smartpf_view"
+
+    portfolio_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    prices: Mapped[str] = mapped_column(Text, default="{}")  # pair -> price the bot used at its last loop
+    prices_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds of that loop
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # the latest reasons for not rebalancing
+    rejected: Mapped[str | None] = mapped_column(Text, nullable=True)  # the last settings change refused
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+REASONS_KEPT = 10
 
 
 class StoreError(Exception):
@@ -141,6 +158,31 @@ class PortfolioStore:
     def archive(self, row: PortfolioRow) -> None:
         row.status = ARCHIVED
         row.archived_at = _now()
+        self.session.commit()
+
+    # the view: rewritten every loop, never the truth about holdings
+    def view(self, portfolio_id: str) -> ViewRow | None:
+        return self.session.get(ViewRow, portfolio_id)
+
+    def save_view(self, portfolio_id: str, prices: dict[str, float] | None = None, at: float | None = None,
+                  reason: dict[str, Any] | None = None, rejected: dict[str, Any] | None = None) -> None:
+        row = self.view(portfolio_id)
+        if row is None:
+            row = ViewRow(portfolio_id=portfolio_id, prices="{}", reasons="[]", updated_at=_now())
+            self.session.add(row)
+        if prices:
+            row.prices = json.dumps(prices)
+            row.prices_at = at
+        if reason is not None:
+            reasons = json.loads(row.reasons or "[]")
+            if reasons and reasons[-1].get("code") == reason.get("code"):
+                reasons[-1] = reason  # the same reason again: keep its latest numbers
+            else:
+                reasons.append(reason)
+            row.reasons = json.dumps(reasons[-REASONS_KEPT:], default=str)
+        if rejected is not None:
+            row.rejected = json.dumps(rejected, default=str)
+        row.updated_at = _now()
         self.session.commit()
 
     def count_records(self, portfolio_id: str) -> int:

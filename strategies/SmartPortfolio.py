@@ -125,6 +125,8 @@ class SmartPortfolio(IStrategy):
             text += "\n  ".join(problems)
             if not (self._reload and self.engine):
                 raise SmartPortfolioError(text)
+            if self._store is not None and self._row is not None:
+                self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems})
             logger.error(text)
             self.dp.send_msg(text, always_send=True)
         elif terminated:
@@ -258,7 +260,7 @@ class SmartPortfolio(IStrategy):
             if ts == self._last_ts:
                 self._write_summary()
         else:
-            self._persist(prices)
+            self._persist(prices, now, decision.reason)
 
     def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
         pairs = {o.pair for o in engine.pending_orders()}
@@ -377,11 +379,17 @@ class SmartPortfolio(IStrategy):
         logger.info("smartpf: %s", text)
         self.dp.send_msg(f"smartpf: {text}", always_send=always)
 
-    def _persist(self, prices: dict[str, float] | None = None) -> None:
-        """Save the portfolio into the trade database (only what changed), then refresh the JSON export."""
+    def _persist(self, prices: dict[str, float] | None = None, now: float | None = None,
+                 reason: ev.Reason | None = None) -> None:
+        """Save the portfolio into the trade database (only what changed) and the loop's view (prices, reason),
+        then refresh the JSON export."""
         if self._backtesting or self.engine is None or self._store is None or self._row is None:
             return
         self._store.save(self._row, self.engine)
+        if prices or reason is not None:
+            why = None if reason is None else {"at": now, "code": reason.code, "message": reason.message,
+                                               "details": dict(reason.details)}
+            self._store.save_view(self._row.id, prices, now, why)
         data: dict[str, Any] = {"portfolio_id": self._row.id, "bot_name": self._bot,
                                 "engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat(),
                                 "note": "an export for other tools; the bot's memory is in its trade database"}
