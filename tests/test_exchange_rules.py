@@ -8,6 +8,7 @@ import json
 import ccxt
 import pytest
 
+from smartpf import paths
 from smartpf.cli import main
 from smartpf.markets import (
     CCXT,
@@ -22,6 +23,7 @@ from smartpf.markets import (
     rules_from_ccxt_market,
     rules_from_exchange_info,
 )
+from smartpf.replay.data import load_market_data
 from smartpf_core import Engine, MarketRules, Reserves, Snapshot, min_order_value, minimum_investment, plan_initial
 from tests.exchanges import (
     DATA,
@@ -265,3 +267,28 @@ def test_the_check_itself_catches_what_an_exchange_would_refuse():
     assert "amount 100.0 above the maximum 83" in problems("bybit", "BTC/USDT", "sell", 100.0, 37000.0)[0]
     assert "amount 0.001 below the minimum 0.01" in problems("kraken", "ETH/USDT", "buy", 0.001, 2000.0)[0]
     assert any("amount_to_precision" in p for p in problems("bitmart", "DOGE/USDT", "buy", 100.5, 0.08))
+
+
+def test_the_readme_exchanges_table_is_what_smartpf_minimum_computes(capsys, tmp_path):
+    """The figures in the README's "Exchanges" table, recomputed with the command it shows."""
+    readme = (paths.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exchanges", 1)[1].split("| exchange | rule tests |", 1)[1].split("\n\n", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    assert [r[0] for r in rows] == list(EXCHANGES)
+    config = tmp_path / "basket.json"
+    config.write_text(json.dumps({"stake_currency": "USDT", "fee": 0.001, "smart_portfolio": {
+        "assets": {"BTC": 40, "XRP": 30, "ADA": 30}, "investment": 1000}}), encoding="utf-8")
+    for name, _, _, initial, rebalance, binding, _ in rows:
+        assert main(["minimum", "-c", str(config), "--markets", str(DATA / f"{name}.json"),
+                     "--price", "BTC/USDT=78314.31", "--price", "XRP/USDT=1.4532", "--price", "ADA/USDT=0.2723"]) == 0
+        out = capsys.readouterr().out
+        assert f"minimum investment: {initial.strip('()').replace(',', '')} USDT" in out, name
+        assert f"binding coin {binding}/USDT" in out, name
+        assert f"rebalance minimum:  {rebalance.strip('()').replace(',', '')} USDT" in out, name
+
+
+def test_the_replay_exchange_loads_a_ccxt_file(datadir):
+    info, pairs = load_market_data(datadir, DATA / "kraken.json", ["BTC/USDT", "XRP/USDT"], ["1h"])
+    assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "XRPUSDT"]
+    assert pairs["BTCUSDT"].step == 1e-08 and pairs["BTCUSDT"].tick == 0.1
+    assert pairs["XRPUSDT"].step == 1e-08 and pairs["XRPUSDT"].tick == 1e-05
