@@ -20,11 +20,12 @@ from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
 from .freqtrade_config import freqtrade_config
-from .markets import MarketsError, load_rules
+from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
 from .report import backtest_summary, format_summary
 
 BAD_INPUT = 2
+MARKETS_HELP = "exchange rules: a raw Binance exchangeInfo JSON or ccxt markets JSON (format recognised)"
 
 
 class UsageError(Exception):
@@ -75,20 +76,41 @@ def _timeframe(args: argparse.Namespace, config: dict[str, Any]) -> str:
     return str(timeframe)
 
 
-def _rules(markets: str) -> dict:
+def _markets(path: str) -> Markets:
     try:
-        return load_rules(markets)
+        return read_markets(path)
     except MarketsError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _rules(path: str) -> dict:
+    return _markets(path).rules
+
+
+def _pair_rules(path: str, pairs: tuple[str, ...], min_trade: float) -> dict:
+    """The rules for the portfolio's pairs; a missing pair is refused, an inactive one or a missing
+    minimum is said (on stderr) so that a figure is never read without its caveat."""
+    markets = _markets(path)
+    missing = [p for p in pairs if p not in markets.rules]
+    if missing:
+        raise UsageError(f"--markets {path}: no exchange rules for {', '.join(missing)}")
+    for pair in pairs:
+        if pair in markets.inactive:
+            print(f"warning: --markets {path}: {pair} is marked inactive (not trading); the exchange would refuse "
+                  "its orders and the bot will not start with it", file=sys.stderr)
+        gaps = markets.missing.get(pair, ())
+        if "cost.min" in gaps:
+            print(f"note: {pair} states no minimum order cost; the configured min_trade {min_trade:g} applies",
+                  file=sys.stderr)
+        if "amount.min" in gaps:
+            print(f"note: {pair} states no minimum amount; its cost minimum and min_trade apply", file=sys.stderr)
+    return {p: markets.rules[p] for p in pairs}
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     config, spec = _load_spec(args.config)
     timeframe = _timeframe(args, config)
-    rules = _rules(args.markets)
-    missing = [p for p in spec.pairs if p not in rules]
-    if missing:
-        raise UsageError(f"--markets {args.markets}: no exchange rules for {', '.join(missing)}")
+    rules = _pair_rules(args.markets, spec.pairs, spec.min_trade)
     try:
         timerange = Timerange.parse(args.timerange or config.get("timerange"))
         candles = load_candles(args.datadir, list(spec.pairs), timeframe, timerange)
@@ -180,17 +202,36 @@ def _latest_prices(datadir: Path, pairs: tuple[str, ...]) -> dict[str, float] | 
     return prices
 
 
+def _price_arg(text: str) -> tuple[str, float]:
+    pair, sep, value = text.partition("=")
+    try:
+        price = float(value)
+    except ValueError:
+        price = 0.0
+    if not sep or "/" not in pair or not price > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected PAIR=PRICE with a positive price, e.g. BTC/USDT=37000")
+    return pair.strip(), price
+
+
 def cmd_minimum(args: argparse.Namespace) -> int:
     config, spec = _load_spec(args.config)
-    rules = _rules(args.markets)
-    prices = _latest_prices(Path(args.datadir), spec.pairs)
-    if prices is None:
-        raise UsageError(f"--datadir {args.datadir}: no candles for every pair to take prices from")
-    missing = [p for p in spec.pairs if p not in rules]
-    if missing:
-        raise UsageError(f"--markets {args.markets}: no exchange rules for {', '.join(missing)}")
+    rules = _pair_rules(args.markets, spec.pairs, spec.min_trade)
+    given = dict(args.price or [])
+    unknown = [p for p in given if p not in spec.pairs]
+    if unknown:
+        raise UsageError(f"--price {unknown[0]}: not a pair of this portfolio ({', '.join(spec.pairs)})")
+    prices = dict(given)
+    source = "--price"
+    if len(given) < len(spec.pairs):
+        candles = _latest_prices(Path(args.datadir), tuple(p for p in spec.pairs if p not in given))
+        if candles is None:
+            raise UsageError(f"--datadir {args.datadir}: no candles for every pair to take prices from "
+                             "(or give them: --price BTC/USDT=37000)")
+        prices.update(candles)
+        source = f"last candle close in {args.datadir}" + (", others --price" if given else "")
     m = minimum_investment(spec, rules, prices)
     cur = spec.stake_currency
+    print(f"prices:             {', '.join(f'{p} {prices[p]:g}' for p in spec.pairs)} ({source})")
     print(f"minimum investment: {m.initial:.2f} {cur} (every initial order clears its pair's minimum; "
           f"binding coin {m.binding_pair()})")
     print(f"rebalance minimum:  {m.rebalance:.2f} {cur} (below this a rebalance at the threshold of "
@@ -231,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
     p.add_argument("--timeframe", help="candle size, default the config's timeframe")
     p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
-    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON")
+    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=cmd_backtest)
 
@@ -252,8 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("minimum", help="the minimum investment for a config's portfolio")
     _config_arg(p)
-    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
+    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
     p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR), help="candles to take current prices from")
+    p.add_argument("--price", action="append", type=_price_arg, metavar="PAIR=PRICE",
+                   help="a pair's price instead of its last candle close (repeat per pair)")
     p.set_defaults(func=cmd_minimum)
 
     p = sub.add_parser("fetch-data", help="download the candles a config needs (freqtrade download-data)")

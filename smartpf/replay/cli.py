@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     a("--datadir", default=str(DEFAULT_DATADIR), help="Freqtrade datadir with <BASE>_<QUOTE>-<tf>.feather "
       "candles (default: %(default)s)")
-    a("--markets", default=str(DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON (default: %(default)s)")
+    a("--markets", default=str(DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON, or ccxt markets JSON "
+      "served as one (default: %(default)s)")
     a("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     a("--port", default=str(DEFAULT_PORT), help="TCP port, 0 = pick a free one (default: %(default)s)")
     a("--clock", default="history", help="history (original timestamps, all data) or replay (now = --start, "

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smartpf.markets import MarketsError, read_exchange_info
+from smartpf.markets import MarketsError, read_exchange_info, rules_from_exchange_info
 from smartpf.replay.timeframes import BINANCE_INTERVALS, WEEK_OFFSET_MS, sort_timeframes, timeframe_ms
 
 FILE_RE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)-(\d+[smhdwM])\.feather$")
@@ -98,15 +98,9 @@ def resample(src: Series, tf: str) -> Series:
     )
 
 
-def _filter_value(info: dict, kind: str, key: str, default: float) -> float:
-    for flt in info.get("filters", []):
-        if flt.get("filterType") == kind and key in flt:
-            return float(flt[key])
-    return default
-
-
 def load_exchange_info(path: Path) -> dict:
-    """Read a raw Binance exchangeInfo body (the same reader as the rest of smartpf)."""
+    """A Binance exchangeInfo body to serve (the same reader as the rest of smartpf): a raw one as
+    captured, or a ccxt markets file rendered as one, so another exchange's rules can be rehearsed."""
     try:
         return read_exchange_info(path)
     except MarketsError as e:
@@ -181,6 +175,7 @@ def load_market_data(
 def _pair_data(entry: dict) -> PairData:
     symbol = entry["symbol"]
     pair = f"{entry.get('baseAsset', symbol)}/{entry.get('quoteAsset', '')}"
-    tick = _filter_value(entry, "PRICE_FILTER", "tickSize", 0.0) or 1e-8
-    step = _filter_value(entry, "LOT_SIZE", "stepSize", 0.0) or 1e-8
+    rule = rules_from_exchange_info({"symbols": [entry]}).get(pair)
+    tick = (rule.price_tick if rule else 0.0) or 1e-8
+    step = (rule.amount_step if rule else 0.0) or 1e-8
     return PairData(symbol=symbol, pair=pair, info=entry, tick=tick, step=step)
