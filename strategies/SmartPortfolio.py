@@ -135,7 +135,8 @@ class SmartPortfolio(IStrategy):
                            "entries. `smartpf reset -c CONFIG` archives it; the next start then buys a new basket.",
                            self._row.id, info.get("why", "terminated"))
         elif self.engine is None:
-            self.engine = Engine(spec, rules, portfolio_id=new_portfolio_id())
+            # a backtest's portfolio has no id: its tags stay the plain ones (rb3:sell:ETH/USDT)
+            self.engine = Engine(spec, rules, portfolio_id=new_portfolio_id() if self._store is not None else "")
             if self._store is not None:
                 self._row = self._store.create(self.engine, self._bot)
                 logger.info("smartpf: %s; new portfolio %s: %s", memory.decision.message, self._row.id,
