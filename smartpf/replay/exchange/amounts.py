@@ -22,7 +22,7 @@ def dec(value: object) -> Decimal:
 
 def fmt8(d: Decimal) -> str:
     """Binance's 8-decimal string ("0.00100000")."""
-    return str(d.quantize(EIGHT, rounding=ROUND_HALF_UP))
+    return format(d.quantize(EIGHT, rounding=ROUND_HALF_UP), "f")
 
 
 def round8(d: Decimal) -> Decimal:
