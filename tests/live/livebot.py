@@ -56,7 +56,8 @@ class LiveBot:
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 freqtrade_command("trade", "-c", str(self.config_path), "--userdir", str(self.workdir / "user_data")),
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "1000"})  # no wrapped log lines
 
     def stop(self) -> int:
         if self.proc is None:
@@ -74,6 +75,10 @@ class LiveBot:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_has(self, text: str) -> bool:
+        """``text`` is in the log, whitespace (a wrapped line) ignored."""
+        return " ".join(text.split()) in " ".join(self.log().split())
 
     # the bot's side: its trade database -----------------------------------------------------------
     def _rows(self, sql: str) -> list[dict]:
@@ -148,3 +153,55 @@ class LiveBot:
                                          headers={"Authorization": f"Basic {token}"}, data=b"")
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
+
+
+def steps(ex: ReplayExchange) -> dict[str, float]:
+    """Each served coin's lot step (LOT_SIZE stepSize), from the exchange's own rules."""
+    status, info = ex.get("/api/v3/exchangeInfo")
+    assert status == 200 and isinstance(info, dict)
+    out = {}
+    for s in info["symbols"]:
+        lot = next(f for f in s["filters"] if f["filterType"] == "LOT_SIZE")
+        out[s["baseAsset"]] = float(lot["stepSize"])
+    return out
+
+
+def prices(ex: ReplayExchange, coins: list[str]) -> dict[str, float]:
+    out = {}
+    for coin in coins:
+        status, body = ex.get("/api/v3/ticker/price", symbol=f"{coin}USDT")
+        assert status == 200 and isinstance(body, dict)
+        out[coin] = float(body["price"])
+    return out
+
+
+class Ledger:
+    """What the e2e tests measured: orders placed and the largest bot-vs-exchange holdings gap, in
+    steps of the coin's lot size. Appended to ``$SMARTPF_LIVE_REPORT`` (JSON lines) when set."""
+
+    def __init__(self, name: str, bot: LiveBot) -> None:
+        self.name, self.bot = name, bot
+        self.steps = steps(bot.ex)
+        self.max_gap_steps = 0.0
+        self.checks = 0
+
+    def check_holdings(self, what: str) -> None:
+        """Once nothing is open on either side: every coin's gap is within one lot step."""
+        bot = self.bot
+        bot.wait_for(f"no open order after {what}", bot.settled, timeout=60)
+        gaps = bot.holdings_gap()
+        for coin, gap in gaps.items():
+            in_steps = gap / self.steps[coin]
+            self.max_gap_steps = max(self.max_gap_steps, in_steps)
+            assert in_steps <= 1.0 + 1e-9, (what, coin, gap, bot.holdings(), bot.ex.account()["balances"])
+        self.checks += 1
+
+    def write(self) -> None:
+        path = os.environ.get("SMARTPF_LIVE_REPORT")
+        account = self.bot.ex.account()
+        row = {"test": self.name, "orders_placed": len(account["orders"]), "trades": len(account["trades"]),
+               "rejections": len(account["rejections"]), "holdings_checks": self.checks,
+               "max_gap_steps": round(self.max_gap_steps, 4)}
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps(row) + "\n")
