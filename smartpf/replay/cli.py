@@ -247,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.shutdown()
         server.server_close()
+        if state.accounts is not None:
+            state.accounts.sim.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(f"{PROG}: stopped", flush=True)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from smartpf.paths import DEFAULT_MARKETS
 from smartpf.replay.exchange.filters import SymbolRules
+from smartpf.replay.exchange.ledger import LedgerError
 from smartpf.replay.exchange.simulator import (
     FILTER_FAILURE,
     INSUFFICIENT_BALANCE,
@@ -147,6 +148,20 @@ def test_ledger_survives_a_restart_and_wins_over_balances(rules, tmp_path):
     again.step(5000)  # the second part of the fill was still due
     assert again.get_order("BTCUSDT", 5000, 1).status == "FILLED"
     assert again.place("BTCUSDT", "SELL", "MARKET", 6000, qty=D("0.005"))[0].order_id == 2
+    again.close()
+    with open(tmp_path / "ledger.json", "a") as f:
+        f.write('{"balances": {"USDT": {"fr')  # a kill in the middle of a write
+    third, _ = make(rules, tmp_path)
+    assert third.balances.to_dict() == again.balances.to_dict() and len(third.trades) == 3
+
+
+def test_a_damaged_ledger_is_named(rules, tmp_path):
+    (tmp_path / "ledger.json").write_text('{"version": 1}\nnot json\n{}\n')
+    with pytest.raises(LedgerError, match="line 2"):
+        make(rules, tmp_path)
+    (tmp_path / "ledger.json").write_text('{"version": 7}\n')
+    with pytest.raises(LedgerError, match="not a smartpf replay ledger"):
+        make(rules, tmp_path)
 
 
 def test_parse_balances():

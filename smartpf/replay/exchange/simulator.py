@@ -20,7 +20,7 @@ from pathlib import Path
 from smartpf.replay.exchange.accounts import Balances
 from smartpf.replay.exchange.amounts import EIGHT, ZERO, dec, floor_step, round8
 from smartpf.replay.exchange.filters import SymbolRules
-from smartpf.replay.exchange.ledger import read_ledger, write_ledger
+from smartpf.replay.exchange.ledger import LedgerWriter, read_ledger
 from smartpf.replay.exchange.orders import Order, Trade
 
 # Rejection reasons (a protocol front end maps them onto its own codes and texts).
@@ -68,12 +68,17 @@ class ExchangeSimulator:
         self.halted: set[str] = set()
         self.next_order_id = 1
         self.next_trade_id = 1
+        self._touched: dict[int, Order] = {}  # orders changed since the last ledger entry
+        self._saved_trades = 0
+        self._saved_rejections = 0
         stored = read_ledger(ledger_path) if ledger_path is not None else None
         if stored is not None:  # an existing ledger wins over the starting balances
             self._load(stored)
         else:
             for asset, amount in (balances or {}).items():
                 self.balances.credit(asset, amount)
+        self._writer = LedgerWriter(ledger_path) if ledger_path is not None else None
+        if stored is None:
             self._save()
 
     # ------------------------------------------------------------------ persistence
@@ -85,15 +90,25 @@ class ExchangeSimulator:
         self.halted = set(data.get("halted", []))
         self.next_order_id = int(data.get("next_order_id", max(self.orders, default=0) + 1))
         self.next_trade_id = int(data.get("next_trade_id", len(self.trades) + 1))
+        self._saved_trades, self._saved_rejections = len(self.trades), len(self.rejections)
 
     def _save(self) -> None:
-        if self.ledger_path is None:
+        """Append what changed since the last entry to the ledger (nothing without ``--ledger``)."""
+        if self._writer is None:
+            self._touched.clear()
             return
-        write_ledger(self.ledger_path, {
-            "balances": self.balances.to_dict(), "orders": [o.to_dict() for o in self.orders.values()],
-            "trades": [t.to_dict() for t in self.trades], "rejections": self.rejections,
-            "halted": sorted(self.halted), "next_order_id": self.next_order_id, "next_trade_id": self.next_trade_id,
+        self._writer.append({
+            "balances": self.balances.to_dict(), "orders": [o.to_dict() for o in self._touched.values()],
+            "trades": [t.to_dict() for t in self.trades[self._saved_trades:]],
+            "rejections": self.rejections[self._saved_rejections:], "halted": sorted(self.halted),
+            "next_order_id": self.next_order_id, "next_trade_id": self.next_trade_id,
         })
+        self._touched.clear()
+        self._saved_trades, self._saved_rejections = len(self.trades), len(self.rejections)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
     # ------------------------------------------------------------------ orders
     def place(self, symbol: str, side: str, order_type: str, now: int, *, qty: Decimal | None = None,
@@ -101,7 +116,7 @@ class ExchangeSimulator:
               time_in_force: str = "GTC") -> tuple[Order, list[Trade]]:
         """Place an order; returns a copy of it and the trades it made at once. Raises Rejected."""
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             rules = self.rules.get(symbol)
             if rules is None:
                 raise Rejected(UNKNOWN_SYMBOL, symbol)
@@ -143,6 +158,7 @@ class ExchangeSimulator:
                           orig_quote_qty=quote_qty if quote_qty is not None and order_type == "MARKET" else ZERO)
             self.next_order_id += 1
             self.orders[order.order_id] = order
+            self._touched[order.order_id] = order
             if order_type == "MARKET" or self._crosses(order, bid, ask):
                 order.schedule = self._split(qty, rules.step, now)
             first_trade = len(self.trades)
@@ -166,6 +182,7 @@ class ExchangeSimulator:
 
     def _run(self, order: Order, now: int) -> None:
         """Execute the fills of ``order`` that are due at ``now``."""
+        self._touched[order.order_id] = order
         while order.is_open and order.schedule and order.schedule[0][0] <= now:
             bid, ask = self.book(order.symbol, now)
             if order.type == "LIMIT" and not self._crosses(order, bid, ask):
@@ -179,6 +196,7 @@ class ExchangeSimulator:
             self._fill(order, qty, price, now)
 
     def _fill(self, order: Order, qty: Decimal, price: Decimal, now: int) -> None:
+        self._touched[order.order_id] = order
         rules = self.rules[order.symbol]
         notional = round8(qty * price)
         b = self.balances
@@ -215,6 +233,7 @@ class ExchangeSimulator:
             order.status = "PARTIALLY_FILLED"
 
     def _close(self, order: Order, status: str, now: int) -> None:
+        self._touched[order.order_id] = order
         order.status = status
         order.update_time = now
         order.schedule = []
@@ -231,15 +250,20 @@ class ExchangeSimulator:
                 bid, ask = self.book(order.symbol, now)
                 if bid > 0 and self._crosses(order, bid, ask):
                     order.schedule = self._split(order.remaining, self.rules[order.symbol].step, now)
+                    self._touched[order.order_id] = order
             if order.schedule and order.schedule[0][0] <= now:
                 self._run(order, now)
                 changed = True
         return changed
 
+    def _catch_up(self, now: int) -> None:
+        if self._advance(now) or self._touched:
+            self._save()
+
     def step(self, now: int) -> None:
         """Let time pass: due partial fills execute and crossed limit orders fill."""
         with self._lock:
-            if self._advance(now):
+            if self._advance(now) or self._touched:
                 self._save()
 
     def has_open_orders(self) -> bool:
@@ -248,7 +272,7 @@ class ExchangeSimulator:
 
     def cancel(self, symbol: str, now: int, order_id: int | None = None, client_id: str | None = None) -> Order:
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             order = self._find(symbol, order_id, client_id)
             if order is None or not order.is_open:
                 raise Rejected(CANCEL_REJECTED, str(order_id or client_id))
@@ -258,7 +282,7 @@ class ExchangeSimulator:
 
     def get_order(self, symbol: str, now: int, order_id: int | None = None, client_id: str | None = None) -> Order:
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             order = self._find(symbol, order_id, client_id)
             if order is None:
                 raise Rejected(ORDER_NOT_FOUND, str(order_id or client_id))
@@ -273,18 +297,18 @@ class ExchangeSimulator:
 
     def list_orders(self, now: int, symbol: str | None = None, open_only: bool = False) -> list[Order]:
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             return [self._copy(o) for o in self.orders.values()
                     if (symbol is None or o.symbol == symbol) and (o.is_open or not open_only)]
 
     def list_trades(self, now: int, symbol: str | None = None) -> list[Trade]:
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             return [t for t in self.trades if symbol is None or t.symbol == symbol]
 
     def account(self, now: int) -> Balances:
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             return copy.deepcopy(self.balances)
 
     @staticmethod
@@ -325,7 +349,7 @@ class ExchangeSimulator:
 
     def snapshot(self, now: int) -> tuple[Balances, list[Order], list[Trade], list[dict], list[str]]:
         with self._lock:
-            self._advance(now)
+            self._catch_up(now)
             return (copy.deepcopy(self.balances), [self._copy(o) for o in self.orders.values()],
                     list(self.trades), list(self.rejections), sorted(self.halted))
 
