@@ -14,18 +14,18 @@ import time
 from pathlib import Path
 
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
-from smartpf.replay.clock import Clock, default_start, history_clock, iso, parse_iso, replay_clock
-from smartpf.replay.data import DataError, PairData, load_market_data
 from smartpf.replay.exchange.amounts import dec
+from smartpf.replay.exchange.clock import Clock, default_start, history_clock, iso, parse_iso, replay_clock
+from smartpf.replay.exchange.data import DataError, PairData, load_market_data
 from smartpf.replay.exchange.filters import SymbolRules
 from smartpf.replay.exchange.ledger import LedgerError
+from smartpf.replay.exchange.market import Market
+from smartpf.replay.exchange.scenario import Scenario, ScenarioError, load_scenario
 from smartpf.replay.exchange.simulator import ExchangeSimulator, parse_balances
+from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, sort_timeframes
 from smartpf.replay.faults import FaultError, Faults
-from smartpf.replay.market import Market
 from smartpf.replay.protocols import binance
-from smartpf.replay.scenario import Scenario, ScenarioError, load_scenario
 from smartpf.replay.server import ReplayState, make_server
-from smartpf.replay.timeframes import BINANCE_INTERVALS, sort_timeframes
 
 DEFAULT_PORT = 8765
 DEFAULT_WARMUP = 1000

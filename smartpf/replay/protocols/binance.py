@@ -1,5 +1,6 @@
-"""Binance's signed spot REST API in front of the exchange simulator: authentication, parameters,
-answers and errors with Binance's codes and exact texts. It translates; the simulator decides.
+"""Binance's spot REST API in front of the exchange simulator: the public market data (from the
+replay market) and the signed account endpoints (from the simulator's accounts), with Binance's
+parameters, answers, and errors with its codes and exact texts. It translates; the core decides.
 
 The texts matter: ccxt picks Binance's spot exception table by the URL's host, which 127.0.0.1
 does not match, so only the generic tables apply, and those match some errors by their text
@@ -10,25 +11,32 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import sys
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
 from smartpf.replay.exchange import simulator as sim_mod
 from smartpf.replay.exchange.amounts import dec, fmt8
+from smartpf.replay.exchange.data import PairData
+from smartpf.replay.exchange.market import Market, fmt
 from smartpf.replay.exchange.orders import Order, Trade
 from smartpf.replay.exchange.simulator import ExchangeSimulator, Rejected
+from smartpf.replay.protocols.wire import dumps
 
 # The credentials written in user_data/config.replay-live.json: accepted when none are given.
 DEFAULT_API_KEY = "smartpf-replay-key-not-a-real-binance-key"
 DEFAULT_API_SECRET = "smartpf-replay-secret-not-a-real-binance-secret"
 
-PRIVATE_PATHS = ("/api/v3/account", "/api/v3/order", "/api/v3/openOrders", "/api/v3/allOrders", "/api/v3/myTrades",
-                 "/api/v3/order/test", "/api/v3/openOrderList", "/api/v3/allOrderList", "/api/v3/myPreventedMatches",
-                 "/api/v3/account/commission", "/api/v3/rateLimit/order")
+# Signed endpoints (prefixes): without --accounts they answer -2015 like Binance without a valid key.
+PRIVATE_PREFIXES = ("/api/v3/account", "/api/v3/order", "/api/v3/openOrder", "/api/v3/allOrder", "/api/v3/myTrades",
+                    "/api/v3/myPreventedMatches", "/api/v3/rateLimit", "/sapi/")
 DEFAULT_RECV_WINDOW = 5000
 MAX_LIMIT = 1000
+KLINES_MAX = 1000
+DEPTH_MAX = 5000
 
 NUMBER_RANGE = "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'"
 
@@ -65,7 +73,110 @@ def translate(rejected: Rejected) -> BinanceError:
 
 
 def is_private(path: str) -> bool:
-    return path in PRIVATE_PATHS or path.startswith("/sapi/")
+    return path.startswith(PRIVATE_PREFIXES)
+
+
+# ---------------------------------------------------------------------------------- public market data
+def public(m: Market, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, bytes]:
+    """Answer a public market-data request; LookupError for a path Binance does not have here."""
+    if is_private(path):
+        raise INVALID_KEY
+    if method not in ("GET", "HEAD"):
+        raise LookupError(path)
+    if path == "/api/v3/ping":
+        return 200, b"{}"
+    if path == "/api/v3/time":
+        return 200, dumps({"serverTime": int(time.time() * 1000)})
+    if path == "/api/v3/exchangeInfo":
+        info = dict(m.exchange_info)
+        info["serverTime"] = int(time.time() * 1000)
+        symbols = _symbols_filter(m, q)
+        if symbols is not None:
+            info["symbols"] = [m.pairs[s].info for s in symbols]
+        return 200, dumps(info)
+    if path in ("/api/v3/klines", "/api/v3/uiKlines"):
+        return 200, _klines(m, q, now)
+    if path == "/api/v3/ticker/24hr":
+        return 200, dumps(_per_symbol(m, q, lambda p: m.ticker_24h(p, now)))
+    if path == "/api/v3/ticker/price":
+        return 200, dumps(_per_symbol(m, q, lambda p: _price(m, p, now)))
+    if path == "/api/v3/ticker/bookTicker":
+        return 200, dumps(_per_symbol(m, q, lambda p: _book(m, p, now)))
+    if path == "/api/v3/depth":
+        pdata = _pair(m, q)
+        limit = _int(q, "limit")
+        limit = 100 if limit is None else limit
+        if not 1 <= limit:
+            raise BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        return 200, dumps(m.depth(pdata, min(limit, DEPTH_MAX), now))
+    if path == "/api/v3/avgPrice":
+        return 200, dumps(m.avg_price(_pair(m, q), now))
+    raise LookupError(path)
+
+
+def _pair(m: Market, q: dict[str, str]) -> PairData:
+    raw = q.get("symbol")
+    if not raw:
+        raise mandatory("symbol")
+    pdata = m.pairs.get(raw.upper())
+    if pdata is None or raw != raw.upper():
+        raise BinanceError(400, -1121, "Invalid symbol.")
+    return pdata
+
+
+def _symbols_filter(m: Market, q: dict[str, str]) -> list[str] | None:
+    if "symbol" in q and "symbols" in q:
+        raise BinanceError(400, -1128, "Combination of optional parameters invalid.")
+    if "symbol" in q:
+        return [_pair(m, q).symbol]
+    if "symbols" not in q:
+        return None
+    try:
+        names = json.loads(q["symbols"])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+            raise ValueError
+    except ValueError:
+        raise BinanceError(400, -1100, "Illegal characters found in parameter 'symbols'; legal range is "
+                       "'^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.") from None
+    pairs = m.pairs
+    if any(n not in pairs for n in names):
+        raise BinanceError(400, -1121, "Invalid symbol.")
+    return names
+
+
+def _per_symbol(m: Market, q: dict[str, str], answer) -> object:  # noqa: ANN001
+    pairs = m.pairs
+    if "symbol" in q and "symbols" not in q:
+        return answer(_pair(m, q))
+    names = _symbols_filter(m, q)
+    return [answer(pairs[s]) for s in (names if names is not None else pairs)]
+
+
+def _price(m: Market, pdata: PairData, now: int) -> dict:
+    return {"symbol": pdata.symbol, "price": fmt(m.quote(pdata, now)["last"])}
+
+
+def _book(m: Market, pdata: PairData, now: int) -> dict:
+    qt = m.quote(pdata, now)
+    return {"symbol": pdata.symbol, "bidPrice": fmt(qt["bid"]), "bidQty": fmt(qt["bid_qty"]),
+            "askPrice": fmt(qt["ask"]), "askQty": fmt(qt["ask_qty"])}
+
+
+def _klines(m: Market, q: dict[str, str], now: int) -> bytes:
+    pdata = _pair(m, q)
+    interval = q.get("interval")
+    if not interval:
+        raise mandatory("interval")
+    if not m.valid_interval(interval):
+        raise BinanceError(400, -1120, "Invalid interval.")
+    limit = _int(q, "limit")
+    limit = 500 if limit is None else limit
+    if limit < 1:
+        raise BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = _int(q, "startTime"), _int(q, "endTime")
+    if start is not None and end is not None and start > end:
+        raise BinanceError(400, -1023, "Start time is greater than end time.")
+    return m.klines_json(pdata, interval, start, end, min(limit, KLINES_MAX), now)
 
 
 # ---------------------------------------------------------------------------------- answers
