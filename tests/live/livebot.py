@@ -183,6 +183,7 @@ class Ledger:
         self.name, self.bot = name, bot
         self.steps = steps(bot.ex)
         self.max_gap_steps = 0.0
+        self.max_gap: dict[str, float] = {}
         self.checks = 0
 
     def check_holdings(self, what: str) -> None:
@@ -193,6 +194,7 @@ class Ledger:
         for coin, gap in gaps.items():
             in_steps = gap / self.steps[coin]
             self.max_gap_steps = max(self.max_gap_steps, in_steps)
+            self.max_gap[coin] = max(self.max_gap.get(coin, 0.0), gap)
             assert in_steps <= 1.0 + 1e-9, (what, coin, gap, bot.holdings(), bot.ex.account()["balances"])
         self.checks += 1
 
@@ -201,7 +203,9 @@ class Ledger:
         account = self.bot.ex.account()
         row = {"test": self.name, "orders_placed": len(account["orders"]), "trades": len(account["trades"]),
                "rejections": len(account["rejections"]), "holdings_checks": self.checks,
-               "max_gap_steps": round(self.max_gap_steps, 4)}
+               "max_gap_steps": round(self.max_gap_steps, 4),
+               "max_gap": {c: float(f"{g:.10f}") for c, g in sorted(self.max_gap.items())},
+               "unknown_paths": self.bot.ex.state()["unknown_paths"]}
         if path:
             with open(path, "a") as f:
                 f.write(json.dumps(row) + "\n")

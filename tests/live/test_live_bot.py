@@ -65,7 +65,9 @@ def test_basket_threshold_rebalance_and_take_profit_sell(tmp_path):
             sell_trade = next(t for t in ex.account()["trades"] if t["orderId"] == rb[0]["orderId"])
             buy_cost = float(rb[1]["cummulativeQuoteQty"])
             proceeds = float(sell_trade["quoteQty"]) - float(sell_trade["commission"])
-            assert buy_cost <= proceeds + 1e-6  # the buy used the sell's real proceeds, not more
+            idle = 1000 - spent  # the bot's cash left after the basket
+            assert buy_cost <= proceeds + idle + 1e-6  # the buy spent the sell's real proceeds, no more
+            assert buy_cost >= proceeds * 0.9
             assert within_band(bot, 1.0), weights(bot)
 
             bot.edit(take_profit=5, on_exit="sell")
@@ -82,7 +84,9 @@ def test_basket_threshold_rebalance_and_take_profit_sell(tmp_path):
         finally:
             rc = bot.stop()
             ledger.write()
+            unknown = ex.state()["unknown_paths"]
         assert rc == 130 and "Traceback" not in bot.log()
+        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
 
 
 def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
@@ -121,7 +125,9 @@ def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
         finally:
             rc = bot.stop()
             ledger.write()
+            unknown = ex.state()["unknown_paths"]
         assert rc == 130 and "Traceback" not in bot.log()
+        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
 
 
 def test_partial_fills_rebalance_completes_without_resending(tmp_path):
@@ -153,7 +159,9 @@ def test_partial_fills_rebalance_completes_without_resending(tmp_path):
         finally:
             rc = bot.stop()
             ledger.write()
+            unknown = ex.state()["unknown_paths"]
         assert rc == 130 and "Traceback" not in bot.log()
+        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
 
 
 def test_rejections_are_recorded_not_retried_and_never_unpaid(tmp_path):
@@ -196,4 +204,6 @@ def test_rejections_are_recorded_not_retried_and_never_unpaid(tmp_path):
         finally:
             rc = bot.stop()
             ledger.write()
+            unknown = ex.state()["unknown_paths"]
         assert rc == 130 and "Traceback" not in bot.log()
+        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
