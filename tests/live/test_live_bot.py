@@ -132,7 +132,8 @@ def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
 
 def test_partial_fills_rebalance_completes_without_resending(tmp_path):
     """With every order filled in 3 trades over two seconds, the basket and a rebalance complete: each
-    order is sent once (the exchange has exactly the bot's orders), and the weights land in the band."""
+    order is sent once (the exchange has exactly the bot's orders), and the weights land in the band.
+    A restart of the bot then trades nothing."""
     scenario = {"flat": True, "events": [{"pair": "ETH/USDT", "at": "40s", "change_pct": 20}]}
     with running_replay(clock="replay", scenario=scenario, pairs=PAIRS, accounts=True, balances={"USDT": 2000},
                         partial_fills=3) as ex:
@@ -155,6 +156,15 @@ def test_partial_fills_rebalance_completes_without_resending(tmp_path):
             for o in orders:
                 assert ours[str(o["orderId"])]["filled"] == pytest.approx(float(o["executedQty"]))
             assert within_band(bot, 1.0), weights(bot)
+
+            # a restart reads the account and the exchange's orders again; nothing is bought twice
+            assert bot.stop() == 130
+            before = len(bot.log())
+            bot.start()
+            bot.wait_for("the restart's first check", lambda: "smartpf: value" in bot.log()[before:], timeout=60)
+            time.sleep(10)
+            assert len(exchange_orders(bot)) == 4 and len(bot.orders()) == 4
+            ledger.check_holdings("the restart")
             assert bot.alive()
         finally:
             rc = bot.stop()
