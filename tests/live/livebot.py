@@ -131,7 +131,7 @@ class LiveBot:
                 return result
             if self.proc is not None and self.proc.poll() is not None:
                 break
-            time.sleep(1)
+            time.sleep(0.5)
         raise AssertionError(f"timed out waiting for {what}; orders={self.orders()}\n"
                              f"exchange={json.dumps(self.ex.account()['balances'])}\n--- log tail ---\n"
                              + "\n".join(self.log().splitlines()[-60:]))

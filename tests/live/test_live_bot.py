@@ -107,7 +107,7 @@ def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
             basket_done = time.time()
             bot.wait_for("the scheduled rebalance", lambda: any(o["ft_order_side"] == "buy"
                                                                 for o in bot.filled("rb")), timeout=100)
-            assert 50 <= time.time() - basket_done <= 80  # at the interval, not at the price jump
+            assert 50 <= time.time() - basket_done <= 100  # at the interval, not at the price jump (~+10 s)
             ledger.check_holdings("the scheduled rebalance")
             assert within_band(bot, 1.0), weights(bot)
 
