@@ -120,6 +120,16 @@ def test_limit_order_rests_until_the_price_crosses_and_can_be_cancelled(rules):
         sim.cancel("ETHUSDT", 5000, other.order_id)
 
 
+@pytest.mark.parametrize("tif", ["IOC", "FOK"])
+def test_immediate_limit_orders_fill_whole_at_once_or_expire(rules, tif):
+    sim, _ = make(rules, partial_fills=3)
+    missed, trades = sim.place("ETHUSDT", "BUY", "LIMIT", 1000, qty=D("1"), price=D("1900"), time_in_force=tif)
+    assert missed.status == "EXPIRED" and not trades and sim.balances.get_locked("USDT") == 0
+    hit, trades = sim.place("ETHUSDT", "BUY", "LIMIT", 1000, qty=D("1"), price=D("2100"), time_in_force=tif)
+    assert hit.status == "FILLED" and [t.price for t in trades] == [D("2000.01")]
+    assert sim.balances.get_locked("USDT") == 0
+
+
 def test_halt_deposit_withdraw(rules):
     sim, _ = make(rules)
     sim.halt("ETHUSDT", True)

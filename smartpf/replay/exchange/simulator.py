@@ -3,8 +3,9 @@ withdraw, halt). Thread-safe: every public method holds one lock, so a trade's b
 order's progress and the ledger write happen together.
 
 Matching: a market order fills at the book of that instant (buys at the ask, sells at the bid); a
-limit order fills when the book crosses its price. With ``partial_fills`` N an order fills in N
-trades ``fill_interval_ms`` apart (the first at once). Fees per trade at ``fee_rate``: with
+limit order fills when the book crosses its price (``IOC``/``FOK``: at once and whole, or it
+expires). With ``partial_fills`` N an order fills in N trades ``fill_interval_ms`` apart (the first
+at once). Fees per trade at ``fee_rate``: with
 ``fee_asset="received"`` (Binance's default without BNB) a buy pays in the base asset it receives
 and a sell in the quote asset; with ``"quote"`` both pay in the quote asset.
 """
@@ -159,10 +160,15 @@ class ExchangeSimulator:
             self.next_order_id += 1
             self.orders[order.order_id] = order
             self._touched[order.order_id] = order
-            if order_type == "MARKET" or self._crosses(order, bid, ask):
+            immediate = order_type == "LIMIT" and time_in_force in ("IOC", "FOK")
+            if immediate:  # now or never; the book is deep enough to fill it whole
+                order.schedule = [[now, qty]] if self._crosses(order, bid, ask) else []
+            elif order_type == "MARKET" or self._crosses(order, bid, ask):
                 order.schedule = self._split(qty, rules.step, now)
             first_trade = len(self.trades)
             self._run(order, now)
+            if immediate and order.is_open:
+                self._close(order, "EXPIRED", now)
             self._save()
             return self._copy(order), list(self.trades[first_trade:])
 
