@@ -47,6 +47,7 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/core_backtest.py
 	$(BIN)/python benchmarks/freqtrade_backtest.py
+	$(BIN)/python benchmarks/live_order_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ from smartpf.markets import (
     rules_from_ccxt_market,
     rules_from_exchange_info,
 )
-from smartpf.replay.data import load_market_data
+from smartpf.replay.exchange.data import load_market_data
 from smartpf_core import Engine, MarketRules, Reserves, Snapshot, min_order_value, minimum_investment, plan_initial
 from tests.exchanges import (
     DATA,

@@ -1,8 +1,10 @@
-"""HTTP front of the replay exchange: routing, Binance-shaped errors, faults, admin endpoints.
+"""HTTP plumbing of the replay exchange: connections, faults, admin endpoints, and dispatch to the
+protocol front end (``smartpf.replay.protocols.binance``), which answers Binance's API.
 
 A ``ThreadingHTTPServer`` with HTTP/1.1 keep-alive: one thread per connection, read-only market
-arrays, so concurrent ccxt requests never wait on each other. Only public market-data endpoints
-are served; private ones answer like Binance does without a valid key.
+arrays, so concurrent ccxt requests never wait on each other. Signed endpoints are answered by the
+exchange simulator's accounts when the server runs with ``--accounts``, otherwise like Binance does
+without a valid key.
 """
 
 from __future__ import annotations
@@ -15,55 +17,26 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from smartpf.replay.clock import iso
-from smartpf.replay.data import PairData
+from smartpf.replay.exchange.amounts import dec
+from smartpf.replay.exchange.clock import iso
+from smartpf.replay.exchange.market import Market
+from smartpf.replay.exchange.simulator import Rejected
 from smartpf.replay.faults import OUTAGE, FaultError, Faults
-from smartpf.replay.market import Market, fmt
-
-try:  # orjson comes with freqtrade and is several times faster; json is the fallback
-    import orjson
-
-    def dumps(obj: object) -> bytes:
-        return orjson.dumps(obj)
-except ImportError:  # pragma: no cover
-    def dumps(obj: object) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode()
+from smartpf.replay.protocols import binance
+from smartpf.replay.protocols.wire import dumps
 
 ADMIN_PREFIX = "/_smartpf/"
-KLINES_MAX = 1000
-DEPTH_MAX = 5000
-
-
-class ApiError(Exception):
-    """A Binance error answer: HTTP status plus {"code": ..., "msg": ...}."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
-
-
-def _mandatory(name: str) -> ApiError:
-    return ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
-def _int_param(q: dict[str, str], name: str) -> int | None:
-    raw = q.get(name)
-    if raw is None:
-        return None
-    if raw == "":
-        raise _mandatory(name)
-    if not raw.isdigit() or len(raw) > 20:
-        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
-    return int(raw)
 
 
 class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
-    def __init__(self, market: Market, faults: Faults, log_requests: bool = False) -> None:
+    def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
+                 accounts: binance.BinanceSpot | None = None) -> None:
         self.market = market
         self.faults = faults
         self.log_requests = log_requests
+        self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
         self.requests: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -186,10 +159,20 @@ class Handler(BaseHTTPRequestHandler):
             if failure is not None:
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
+            if binance.is_private(path):
+                if st.accounts is not None:
+                    self._private(path, url.query, body, now)
+                    return
+                st.count(st.unknown, path)  # no --accounts: answered like a request without a valid key
+                sys.stderr.write(f"smartpf replay: private endpoint {path} requested (no account here)\n")
+                raise binance.INVALID_KEY
             q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            status, payload = self._route(path, q, st.effective_now(now))
+            try:
+                status, payload = binance.public(st.market, self.command, path, q, st.effective_now(now))
+            except LookupError:
+                status, payload = self._unknown(path)
             self._send(status, payload)
-        except ApiError as e:
+        except binance.BinanceError as e:
             self._error(e.status, e.code, e.msg, path)
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -200,11 +183,30 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
 
+    def _unknown(self, path: str) -> tuple[int, bytes]:
+        self.state.count(self.state.unknown, path)
+        sys.stderr.write(f"smartpf replay: unknown path {self.command} {self.path}\n")
+        return 404, b""
+
+    def _private(self, path: str, query: str, body: bytes, now: int) -> None:
+        """A signed endpoint, answered by the Binance protocol over the exchange simulator."""
+        assert self.state.accounts is not None
+        try:
+            status, payload = self.state.accounts.handle(self.command, path, query, body.decode("utf-8", "replace"),
+                                                         self.headers, now)
+        except LookupError:
+            self._send(*self._unknown(path))
+            return
+        self._send(status, dumps(payload))
+
     # --------------------------------------------------------------------- admin
     def _admin(self, path: str, body: bytes) -> None:
         st = self.state
         now = int(time.time() * 1000)
-        if path == "/_smartpf/state" and self.command == "GET":
+        if path.startswith(("/_smartpf/account", "/_smartpf/deposit", "/_smartpf/withdraw", "/_smartpf/halt",
+                            "/_smartpf/filters")):
+            self._admin_accounts(path, body, now)
+        elif path == "/_smartpf/state" and self.command == "GET":
             self._send(200, dumps(st.snapshot(now)))
         elif path == "/_smartpf/faults" and self.command in ("POST", "PUT"):
             try:
@@ -221,115 +223,56 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, dumps(st.faults.snapshot()))
         else:
             self._send(404, dumps({"code": -1, "msg": "admin endpoints: GET /_smartpf/state, "
-                                   "GET|POST /_smartpf/faults"}))
+                                   "GET|POST /_smartpf/faults, GET /_smartpf/account, POST /_smartpf/deposit, "
+                                   "/_smartpf/withdraw, /_smartpf/halt, /_smartpf/filters"}))
 
-    # --------------------------------------------------------------------- Binance API
-    def _route(self, path: str, q: dict[str, str], now: int) -> tuple[int, bytes]:
-        m = self.state.market
-        if self.command not in ("GET", "HEAD"):
-            if path.startswith(("/api/v3/order", "/api/v3/account", "/api/v3/myTrades", "/sapi/", "/api/v3/open")):
-                raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-            return self._unknown(path)
-        if path == "/api/v3/ping":
-            return 200, b"{}"
-        if path == "/api/v3/time":
-            return 200, dumps({"serverTime": int(time.time() * 1000)})
-        if path == "/api/v3/exchangeInfo":
-            info = dict(m.exchange_info)
-            info["serverTime"] = int(time.time() * 1000)
-            symbols = self._symbols_filter(q)
-            if symbols is not None:
-                info["symbols"] = [m.pairs[s].info for s in symbols]
-            return 200, dumps(info)
-        if path in ("/api/v3/klines", "/api/v3/uiKlines"):
-            return 200, self._klines(q, now)
-        if path == "/api/v3/ticker/24hr":
-            return 200, dumps(self._per_symbol(q, lambda p: m.ticker_24h(p, now)))
-        if path == "/api/v3/ticker/price":
-            return 200, dumps(self._per_symbol(q, lambda p: self._price(p, now)))
-        if path == "/api/v3/ticker/bookTicker":
-            return 200, dumps(self._per_symbol(q, lambda p: self._book(p, now)))
-        if path == "/api/v3/depth":
-            pdata = self._symbol(q)
-            limit = _int_param(q, "limit")
-            limit = 100 if limit is None else limit
-            if not 1 <= limit:
-                raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-            return 200, dumps(m.depth(pdata, min(limit, DEPTH_MAX), now))
-        if path == "/api/v3/avgPrice":
-            return 200, dumps(m.avg_price(self._symbol(q), now))
-        if path.startswith(("/api/v3/account", "/api/v3/order", "/api/v3/openOrders", "/api/v3/allOrders",
-                            "/api/v3/myTrades", "/sapi/")):
-            self.state.count(self.state.unknown, path)
-            sys.stderr.write(f"smartpf replay: private endpoint {path} requested (no account here)\n")
-            raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        return self._unknown(path)
-
-    def _unknown(self, path: str) -> tuple[int, bytes]:
-        self.state.count(self.state.unknown, path)
-        sys.stderr.write(f"smartpf replay: unknown path {self.command} {self.path}\n")
-        return 404, b""
-
-    def _symbol(self, q: dict[str, str]) -> PairData:
-        raw = q.get("symbol")
-        if not raw:
-            raise _mandatory("symbol")
-        pdata = self.state.market.pairs.get(raw.upper())
-        if pdata is None or raw != raw.upper():
-            raise ApiError(400, -1121, "Invalid symbol.")
-        return pdata
-
-    def _symbols_filter(self, q: dict[str, str]) -> list[str] | None:
-        if "symbol" in q and "symbols" in q:
-            raise ApiError(400, -1128, "Combination of optional parameters invalid.")
-        if "symbol" in q:
-            return [self._symbol(q).symbol]
-        if "symbols" not in q:
-            return None
+    def _admin_accounts(self, path: str, body: bytes, now: int) -> None:
+        """The operator's view of the account and the moves made outside the bot."""
+        accounts = self.state.accounts
+        if accounts is None:
+            self._send(404, dumps({"code": -1, "msg": "no accounts: start smartpf replay with --accounts"}))
+            return
+        sim = accounts.sim
+        if path == "/_smartpf/account" and self.command == "GET":
+            balances, orders, trades, rejections, halted = sim.snapshot(now)
+            self._send(200, dumps({
+                "balances": balances.to_dict(), "orders": [binance.order_json(o) for o in orders],
+                "trades": [binance.trade_json(t) for t in trades], "rejections": rejections, "halted": halted,
+                "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills}))
+            return
+        if self.command != "POST":
+            self._send(405, dumps({"code": -1, "msg": f"{path}: use POST with a JSON object"}))
+            return
         try:
-            names = json.loads(q["symbols"])
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
-                raise ValueError
-        except ValueError:
-            raise ApiError(400, -1100, "Illegal characters found in parameter 'symbols'; legal range is "
-                           "'^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.") from None
-        pairs = self.state.market.pairs
-        if any(n not in pairs for n in names):
-            raise ApiError(400, -1121, "Invalid symbol.")
-        return names
-
-    def _per_symbol(self, q: dict[str, str], answer) -> object:  # noqa: ANN001
-        pairs = self.state.market.pairs
-        if "symbol" in q and "symbols" not in q:
-            return answer(self._symbol(q))
-        names = self._symbols_filter(q)
-        return [answer(pairs[s]) for s in (names if names is not None else pairs)]
-
-    def _price(self, pdata: PairData, now: int) -> dict:
-        return {"symbol": pdata.symbol, "price": fmt(self.state.market.quote(pdata, now)["last"])}
-
-    def _book(self, pdata: PairData, now: int) -> dict:
-        qt = self.state.market.quote(pdata, now)
-        return {"symbol": pdata.symbol, "bidPrice": fmt(qt["bid"]), "bidQty": fmt(qt["bid_qty"]),
-                "askPrice": fmt(qt["ask"]), "askQty": fmt(qt["ask_qty"])}
-
-    def _klines(self, q: dict[str, str], now: int) -> bytes:
-        m = self.state.market
-        pdata = self._symbol(q)
-        interval = q.get("interval")
-        if not interval:
-            raise _mandatory("interval")
-        if not m.valid_interval(interval):
-            raise ApiError(400, -1120, "Invalid interval.")
-        limit = _int_param(q, "limit")
-        limit = 500 if limit is None else limit
-        if limit < 1:
-            raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-        start, end = _int_param(q, "startTime"), _int_param(q, "endTime")
-        if start is not None and end is not None and start > end:
-            raise ApiError(400, -1023, "Start time is greater than end time.")
-        return m.klines_json(pdata, interval, start, end, min(limit, KLINES_MAX), now)
-
+            req = json.loads(body or b"{}")
+            if not isinstance(req, dict):
+                raise ValueError("the body must be a JSON object")
+            if path in ("/_smartpf/deposit", "/_smartpf/withdraw"):
+                asset = str(req.get("asset", "")).upper()
+                amount = dec(req.get("amount"))
+                if not asset.isalnum():
+                    raise ValueError(f"asset {req.get('asset')!r}: must be an asset name like USDT")
+                (sim.deposit if path == "/_smartpf/deposit" else sim.withdraw)(asset, amount)
+            elif path == "/_smartpf/halt":
+                if not isinstance(req.get("halted"), bool):
+                    raise ValueError("halted: must be true or false")
+                sim.halt(str(req.get("symbol")), req["halted"])
+            elif path == "/_smartpf/filters":
+                symbol, changes = str(req.get("symbol")), req.get("filters")
+                if symbol not in sim.rules or not isinstance(changes, dict):
+                    raise ValueError("expected {\"symbol\": \"ETHUSDT\", \"filters\": {\"NOTIONAL\": "
+                                     "{\"minNotional\": \"100\"}}}")
+                for kind, values in changes.items():
+                    sim.rules[symbol].filters.setdefault(kind, {"filterType": kind}).update(values)
+            else:
+                self._send(404, dumps({"code": -1, "msg": f"unknown admin path {path}"}))
+                return
+        except (ValueError, Rejected) as e:
+            self._send(400, dumps({"code": -1130, "msg": f"{path}: {e}"}))
+            return
+        sys.stderr.write(f"smartpf replay: {path[len(ADMIN_PREFIX):]} {req}\n")
+        balances, *_ = sim.snapshot(now)
+        self._send(200, dumps({"balances": balances.to_dict()}))
 
 class ReplayServer(ThreadingHTTPServer):
     daemon_threads = True

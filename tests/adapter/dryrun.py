@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -15,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smartpf.adapter.statefile import export_path, read_state
-from smartpf.replay.testing import freqtrade_command
+from smartpf.replay.testing import freqtrade_command, freqtrade_env
 
 from .conftest import smartpf_config
 
@@ -48,7 +47,7 @@ class DryRun:
             self.proc = subprocess.Popen(
                 freqtrade_command("trade", "-c", str(self.config_path), "--userdir", str(self.user_data),
                                   "--db-url", f"sqlite:///{self.db}"),
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+                stdout=log, stderr=subprocess.STDOUT, env=freqtrade_env(**(env or {})))
 
     def run_to_exit(self, timeout: float = 120) -> int:
         """Start and wait for the bot to exit by itself (a refusal)."""

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartpf.replay.clock import (
+from smartpf.replay.exchange.clock import (
     compute_shift,
     default_start,
     history_clock,

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
-from smartpf.replay.clock import history_clock, parse_iso, replay_clock
-from smartpf.replay.data import load_market_data
-from smartpf.replay.market import Market
-from smartpf.replay.scenario import parse_scenario
+from smartpf.replay.exchange.clock import history_clock, parse_iso, replay_clock
+from smartpf.replay.exchange.data import load_market_data
+from smartpf.replay.exchange.market import Market
+from smartpf.replay.exchange.scenario import parse_scenario
 
 M, H = 60_000, 3_600_000
 PAIRS = ["BTC/USDT", "ETH/USDT"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from smartpf.replay.scenario import ScenarioError, load_scenario, parse_duration, parse_scenario
+from smartpf.replay.exchange.scenario import ScenarioError, load_scenario, parse_duration, parse_scenario
 
 
 def test_durations():

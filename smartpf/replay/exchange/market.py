@@ -14,10 +14,10 @@ import threading
 
 import numpy as np
 
-from smartpf.replay.clock import Clock, partial_candle, path_price
-from smartpf.replay.data import PairData, Series, resample
-from smartpf.replay.scenario import Scenario
-from smartpf.replay.timeframes import BINANCE_INTERVALS, timeframe_ms
+from smartpf.replay.exchange.clock import Clock, partial_candle, path_price
+from smartpf.replay.exchange.data import PairData, Series, resample
+from smartpf.replay.exchange.scenario import Scenario
+from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, timeframe_ms
 
 DAY_MS = 86_400_000
 # Intervals that are never derived by aggregation (calendar month; 3d has no documented anchor).

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from smartpf.markets import MarketsError, read_exchange_info, rules_from_exchange_info
-from smartpf.replay.timeframes import BINANCE_INTERVALS, WEEK_OFFSET_MS, sort_timeframes, timeframe_ms
+from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, WEEK_OFFSET_MS, sort_timeframes, timeframe_ms
 
 FILE_RE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)-(\d+[smhdwM])\.feather$")
 
