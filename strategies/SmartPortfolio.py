@@ -26,9 +26,8 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import runtime
+from smartpf.adapter import ftdoor
 from smartpf.adapter.checks import check_freqtrade_config
-from smartpf.adapter.crash import maybe_crash
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
@@ -71,7 +70,7 @@ class SmartPortfolio(IStrategy):
     def __init__(self, config: dict) -> None:
         super().__init__(config)
         self._bot = str(config.get("bot_name") or "freqtrade")
-        self._reload = self._bot in runtime.STARTED
+        self._reload = ftdoor.was_started(self._bot)
         self._problems: list[str] = []
         result = parse_settings(config)
         self._new_spec: PortfolioSpec | None = result.spec
@@ -151,15 +150,15 @@ class SmartPortfolio(IStrategy):
                 self._tell(notice.message, always=True)
             logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
                         _describe(self.engine.spec))
-        runtime.STARTED.add(self._bot)
+        ftdoor.mark_started(self._bot)
         self._persist()
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
-        self._store = PortfolioStore(Trade.session)
+        self._store = PortfolioStore(ftdoor.trade_session())
         self._store.create_tables()
-        trades = Trade.get_trades_proxy(is_open=True)
-        tags = [o.ft_order_tag for t in Trade.get_trades_proxy() for o in t.orders]
+        trades = ftdoor.open_trades()
+        tags = ftdoor.all_order_tags()
         legacy = legacy_path(self.config["user_data_dir"], self._bot)
         try:
             memory = recall(self._store, open_amounts(trades), tags, legacy, self._bot)
@@ -230,7 +229,7 @@ class SmartPortfolio(IStrategy):
         if engine is None:
             return
         now = current_time.timestamp()
-        trades = Trade.get_trades_proxy(is_open=True)
+        trades = ftdoor.open_trades()
         if self._backtesting:
             ts = int(now)
             self._candles.candle_opened(engine, ts)
@@ -239,7 +238,6 @@ class SmartPortfolio(IStrategy):
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
-            maybe_crash(engine)
             op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
@@ -257,9 +255,9 @@ class SmartPortfolio(IStrategy):
                                         spendable=spendable))
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
-        # per-call profit and stake computations) for every open trade: switch it on only in loops
-        # where the engine has an order to place. tests/adapter/test_freqtrade_internals.py guards it.
-        self.position_adjustment_enable = bool(self._orders)
+        # per-call profit and stake computations) for every open trade: on only in loops where the
+        # engine has an order to place (ftdoor leaves it on if an upgrade changed that).
+        self.position_adjustment_enable = ftdoor.position_adjustment(bool(self._orders))
         self._report(decision, prices)
         if self._backtesting:
             if ts == self._last_ts:
@@ -269,7 +267,7 @@ class SmartPortfolio(IStrategy):
 
     def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
         pairs = {o.pair for o in engine.pending_orders()}
-        return {p: Trade.get_trades_proxy(pair=p) for p in pairs}
+        return {p: ftdoor.trades_of(p) for p in pairs}
 
     def _live_prices(self, pairs: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:
         prices: dict[str, float] = {}
@@ -346,8 +344,8 @@ class SmartPortfolio(IStrategy):
             if mine.pair != pair or mine.side != order.ft_order_side:
                 continue
             if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id)):
-                # booked in memory; the state file is written once per loop, and after a crash the
-                # trade database (reconcile) brings back any fill the file missed
+                # booked in memory; the portfolio is saved once per loop, and after a restart the
+                # trade database (reconcile) brings back any fill the saved state missed
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
@@ -432,7 +430,5 @@ def _describe(spec: PortfolioSpec) -> str:
 
 # Freqtrade deep-copies ``trade`` before every user callback that takes one (strategy_wrapper.py), which
 # makes long rebalancing backtests quadratic in the number of orders. These two callbacks only read the
-# trade, so they are presented as IStrategy's own, which skips the copy. tests/adapter/
-# test_freqtrade_internals.py fails loudly if a Freqtrade upgrade changes this mechanism.
-SmartPortfolio.adjust_trade_position.__qualname__ = "IStrategy.adjust_trade_position"
-SmartPortfolio.order_filled.__qualname__ = "IStrategy.order_filled"
+# trade, so they are presented as IStrategy's own, which skips the copy (see smartpf.adapter.ftdoor).
+ftdoor.skip_trade_copy(SmartPortfolio, "adjust_trade_position", "order_filled")

@@ -163,7 +163,7 @@ def test_candle_closes_value_the_portfolio_like_the_simulator():
 
 
 def test_crash_point_is_inert_unless_armed(monkeypatch):
-    from smartpf.adapter.crash import maybe_crash
+    from .crash import maybe_crash
 
     engine, _ = rebalancing_engine()
     monkeypatch.delenv("SMARTPF_CRASH_POINT", raising=False)

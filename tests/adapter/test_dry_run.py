@@ -6,6 +6,7 @@ Each test is one real dry-run that checks several behaviours in turn, to keep th
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,7 +81,8 @@ def test_kill_9_in_the_middle_of_a_rebalance_then_stop_loss_keep(tmp_path):
                                          {"pair": "BTC/USDT", "at": "170s", "change_pct": -30},
                                          {"pair": "ETH/USDT", "at": "170s", "change_pct": -30}]}
     with running_replay(clock="replay", scenario=scenario, pairs=["BTC/USDT", "ETH/USDT"]) as ex:
-        bot = DryRun(ex, tmp_path, {**BASKET, "stop_loss": 10, "on_exit": "keep"})
+        bot = DryRun(ex, tmp_path, {**BASKET, "stop_loss": 10, "on_exit": "keep"}, strategy="CrashingSmartPortfolio",
+                     strategy_path=str(Path(__file__).parent / "strategies"))
         bot.start(env={"SMARTPF_CRASH_POINT": "after_sells"})
         bot.wait_for("exit", lambda: not bot.alive(), timeout=150)
         assert bot.proc.returncode == -9, bot.log()[-3000:]

@@ -58,3 +58,38 @@ def test_backtest_fills_adjustments_at_the_candle_open_and_calls_bot_loop_start_
     assert "current_rate: float = row[OPEN_IDX]" in adjust
     loop = inspect.getsource(Backtesting.time_pair_generator)
     assert loop.index("bot_loop_start") < loop.index("pairs_with_open_trades")
+
+
+def test_the_door_uses_the_fast_mechanisms_on_the_checked_version():
+    from smartpf.adapter import ftdoor
+
+    assert ftdoor.is_checked_version()
+    assert ftdoor.copy_skipped_for_istrategy() and ftdoor.adjustment_flag_read_each_loop()
+    assert ftdoor.position_adjustment(False) is False
+
+
+def test_the_door_falls_back_to_the_slow_correct_path_on_another_version(monkeypatch):
+    from smartpf.adapter import ftdoor
+
+    for cached in (ftdoor.freqtrade_version, ftdoor.copy_skipped_for_istrategy, ftdoor.adjustment_flag_read_each_loop):
+        cached.cache_clear()
+    monkeypatch.setattr(ftdoor, "freqtrade_version", lambda: "2099.1")
+    try:
+        assert not ftdoor.copy_skipped_for_istrategy()
+        assert ftdoor.position_adjustment(False) is True  # left on: correct, slower
+
+        class Probe:
+            def order_filled(self):
+                pass
+        ftdoor.skip_trade_copy(Probe, "order_filled")
+        assert Probe.order_filled.__qualname__.endswith("Probe.order_filled")  # Freqtrade keeps copying
+    finally:
+        for cached in (ftdoor.copy_skipped_for_istrategy, ftdoor.adjustment_flag_read_each_loop):
+            cached.cache_clear()
+
+
+def test_the_production_strategy_never_calls_the_crash_hook():
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "strategies" / "SmartPortfolio.py").read_text()
+    assert "maybe_crash" not in source and "SMARTPF_CRASH_POINT" not in source

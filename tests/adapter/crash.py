@@ -1,6 +1,6 @@
-"""A crash point that end-to-end tests can arm (``SMARTPF_CRASH_POINT``), to kill the bot with SIGKILL
-at the worst moment of a rebalance and prove that a restart neither repeats nor forgets an order.
-Unset in normal use; it does nothing then."""
+"""A crash point that end-to-end tests arm (``SMARTPF_CRASH_POINT``), to kill the bot with SIGKILL at the
+worst moment of a rebalance and prove that a restart neither repeats nor forgets an order. Installed only
+by the tests' strategy subclass (``strategies/CrashingSmartPortfolio.py`` here), never by SmartPortfolio."""
 
 from __future__ import annotations
 
