@@ -248,6 +248,10 @@ class SmartPortfolio(IStrategy):
         ours = {o.id for o in engine.pending_orders()}
         foreign = frozenset(t.pair for t in trades if t.has_open_orders and not any(
             o.ft_order_tag in ours for o in t.orders if o.ft_is_open))
+        if not self._backtesting:
+            # Freqtrade refreshes its wallet only after its own orders: re-read the exchange's balance,
+            # or money moved outside the bot (a withdrawal) would buy with cash that is not there.
+            self.wallets.update()
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
                                         spendable=spendable))

@@ -16,8 +16,13 @@ from pathlib import Path
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
 from smartpf.replay.clock import Clock, default_start, history_clock, iso, parse_iso, replay_clock
 from smartpf.replay.data import DataError, PairData, load_market_data
+from smartpf.replay.exchange.amounts import dec
+from smartpf.replay.exchange.filters import SymbolRules
+from smartpf.replay.exchange.ledger import LedgerError
+from smartpf.replay.exchange.simulator import ExchangeSimulator, parse_balances
 from smartpf.replay.faults import FaultError, Faults
 from smartpf.replay.market import Market
+from smartpf.replay.protocols import binance
 from smartpf.replay.scenario import Scenario, ScenarioError, load_scenario
 from smartpf.replay.server import ReplayState, make_server
 from smartpf.replay.timeframes import BINANCE_INTERVALS, sort_timeframes
@@ -55,6 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--timeframes", default=None, help="comma-separated timeframes to load, e.g. 1m,1h (default: all)")
     a("--all-markets", action="store_true", help="also list markets that have no candles")
     a("--log-requests", action="store_true", help="log every request on stderr")
+    a("--accounts", action="store_true", help="serve Binance's signed spot API (balances, orders, trades) over "
+      "an exchange simulator, so freqtrade can trade with dry_run false")
+    a("--api-key", default=None, help="--accounts: the API key accepted (default: the one in "
+      "user_data/config.replay-live.json)")
+    a("--api-secret", default=None, help="--accounts: the API secret accepted (default: the one in "
+      "user_data/config.replay-live.json)")
+    a("--balance", action="append", default=None, metavar="ASSET=AMOUNT", help="--accounts: starting balance, "
+      "repeatable (default: USDT=10000); an existing --ledger file wins")
+    a("--fee", default="0.001", help="--accounts: fee rate per trade (default: %(default)s)")
+    a("--fee-asset", default="received", help="--accounts: received (a buy pays its fee in the coin received, "
+      "Binance's default without BNB) or quote (default: %(default)s)")
+    a("--partial-fills", default="1", help="--accounts: fill every order in N trades, one second apart "
+      "(default: %(default)s)")
+    a("--ledger", default=None, help="--accounts: JSON file keeping balances, orders and trades across restarts")
 
 def _number(value: str, option: str, allowed: str, kind: type = float) -> float:
     try:
@@ -130,6 +149,61 @@ def _clock(mode: str, pairs: dict[str, PairData], started_ms: int, start_ms: int
             raise UsageError(f"--start {iso(start_ms)}: outside the served data ({iso(first)} .. {iso(last)})")
     return replay_clock(started_ms, start_ms, align)
 
+def _accounts(args: argparse.Namespace, state: ReplayState) -> binance.BinanceSpot | None:
+    """The exchange simulator behind Binance's signed API, or None without --accounts."""
+    account_options = [o for o, v in (("--api-key", args.api_key), ("--api-secret", args.api_secret),
+                                      ("--balance", args.balance), ("--ledger", args.ledger)) if v is not None]
+    if not args.accounts:
+        if account_options:
+            raise UsageError(f"{account_options[0]}: only with --accounts")
+        return None
+    if (args.api_key is None) != (args.api_secret is None):
+        raise UsageError("--api-key and --api-secret: give both or neither")
+    for option, value in (("--api-key", args.api_key), ("--api-secret", args.api_secret)):
+        if value is not None and (not value or len(value) > 256 or not value.isprintable()):
+            raise UsageError(f"{option} {value!r}: must be 1 to 256 printable characters")
+    try:
+        fee = dec(args.fee)
+    except ValueError:
+        fee = dec(-1)
+    if not 0 <= fee < 1:
+        raise UsageError(f"--fee {args.fee!r}: must be a rate between 0 and 1, e.g. 0.001")
+    if args.fee_asset not in ("received", "quote"):
+        raise UsageError(f"--fee-asset {args.fee_asset!r}: must be received or quote")
+    partial = int(_number(args.partial_fills, "--partial-fills", "an integer from 1 to 100", int))
+    if not 1 <= partial <= 100:
+        raise UsageError(f"--partial-fills {args.partial_fills!r}: must be an integer from 1 to 100")
+    try:
+        balances = parse_balances(args.balance or ["USDT=10000"])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    market = state.market
+
+    def book(symbol: str, now: int) -> tuple:
+        q = market.quote(market.pairs[symbol], state.effective_now(now))
+        return dec(q["bid"]), dec(q["ask"])
+
+    rules = {s["symbol"]: SymbolRules.from_exchange_info(s) for s in market.exchange_info["symbols"]
+             if s["symbol"] in market.pairs}
+    ledger = Path(args.ledger) if args.ledger else None
+    if ledger is not None and not ledger.parent.is_dir():
+        raise UsageError(f"--ledger {args.ledger}: the folder {ledger.parent} does not exist")
+    sim = ExchangeSimulator(rules, book, fee_rate=fee, fee_asset=args.fee_asset, partial_fills=partial,
+                            balances=balances, ledger_path=ledger)
+    return binance.BinanceSpot(sim, args.api_key or binance.DEFAULT_API_KEY,
+                               args.api_secret or binance.DEFAULT_API_SECRET)
+
+
+def _match_loop(accounts: binance.BinanceSpot, stop: threading.Event) -> None:
+    """Let time pass for resting orders and partial fills (10 times a second)."""
+    while not stop.wait(0.1):
+        if accounts.sim.has_open_orders():
+            try:
+                accounts.sim.step(int(time.time() * 1000))
+            except Exception as e:  # the server keeps serving; the error is loud
+                sys.stderr.write(f"{PROG}: matching error: {e!r}\n")
+
+
 def readiness_line(market: Market, host: str, port: int) -> str:
     clock = market.clock
     tfs = ",".join(sort_timeframes(market.timeframes()))
@@ -143,8 +217,10 @@ def run(args: argparse.Namespace) -> int:
     started_ms = int(time.time() * 1000)
     try:
         market, faults, port, host = _build(args, started_ms)
-        server = make_server(ReplayState(market, faults, args.log_requests), host, port)
-    except (UsageError, DataError, ScenarioError, FaultError) as e:
+        state = ReplayState(market, faults, args.log_requests)
+        state.accounts = _accounts(args, state)
+        server = make_server(state, host, port)
+    except (UsageError, DataError, ScenarioError, FaultError, LedgerError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
     except OSError as e:
@@ -158,14 +234,22 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
+    if state.accounts is not None:
+        threading.Thread(target=_match_loop, args=(state.accounts, stop), daemon=True).start()
     bound_host, bound_port = server.server_address[:2]
-    print(readiness_line(market, str(bound_host), int(bound_port)), flush=True)
+    line = readiness_line(market, str(bound_host), int(bound_port))
+    if state.accounts is not None:
+        sim = state.accounts.sim
+        line += f" accounts=on fee={sim.fee_rate}/{sim.fee_asset} partial_fills={sim.partial_fills}"
+    print(line, flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         server.shutdown()
         server.server_close()
+        if state.accounts is not None:
+            state.accounts.sim.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(f"{PROG}: stopped", flush=True)

@@ -17,8 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from smartpf.replay.clock import iso
 from smartpf.replay.data import PairData
+from smartpf.replay.exchange.amounts import dec
+from smartpf.replay.exchange.simulator import Rejected
 from smartpf.replay.faults import OUTAGE, FaultError, Faults
 from smartpf.replay.market import Market, fmt
+from smartpf.replay.protocols import binance
 
 try:  # orjson comes with freqtrade and is several times faster; json is the fallback
     import orjson
@@ -60,10 +63,12 @@ def _int_param(q: dict[str, str], name: str) -> int | None:
 class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
-    def __init__(self, market: Market, faults: Faults, log_requests: bool = False) -> None:
+    def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
+                 accounts: binance.BinanceSpot | None = None) -> None:
         self.market = market
         self.faults = faults
         self.log_requests = log_requests
+        self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
         self.requests: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -186,10 +191,13 @@ class Handler(BaseHTTPRequestHandler):
             if failure is not None:
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
+            if st.accounts is not None and binance.is_private(path):
+                self._private(path, url.query, body, now)
+                return
             q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             status, payload = self._route(path, q, st.effective_now(now))
             self._send(status, payload)
-        except ApiError as e:
+        except (ApiError, binance.BinanceError) as e:
             self._error(e.status, e.code, e.msg, path)
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -200,11 +208,26 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
 
+    def _private(self, path: str, query: str, body: bytes, now: int) -> None:
+        """A signed endpoint, answered by the Binance protocol over the exchange simulator."""
+        assert self.state.accounts is not None
+        try:
+            status, payload = self.state.accounts.handle(self.command, path, query, body.decode("utf-8", "replace"),
+                                                         self.headers, now)
+        except LookupError:
+            self._unknown(path)
+            self._send(404, b"")
+            return
+        self._send(status, dumps(payload))
+
     # --------------------------------------------------------------------- admin
     def _admin(self, path: str, body: bytes) -> None:
         st = self.state
         now = int(time.time() * 1000)
-        if path == "/_smartpf/state" and self.command == "GET":
+        if path.startswith(("/_smartpf/account", "/_smartpf/deposit", "/_smartpf/withdraw", "/_smartpf/halt",
+                            "/_smartpf/filters")):
+            self._admin_accounts(path, body, now)
+        elif path == "/_smartpf/state" and self.command == "GET":
             self._send(200, dumps(st.snapshot(now)))
         elif path == "/_smartpf/faults" and self.command in ("POST", "PUT"):
             try:
@@ -221,7 +244,56 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, dumps(st.faults.snapshot()))
         else:
             self._send(404, dumps({"code": -1, "msg": "admin endpoints: GET /_smartpf/state, "
-                                   "GET|POST /_smartpf/faults"}))
+                                   "GET|POST /_smartpf/faults, GET /_smartpf/account, POST /_smartpf/deposit, "
+                                   "/_smartpf/withdraw, /_smartpf/halt, /_smartpf/filters"}))
+
+    def _admin_accounts(self, path: str, body: bytes, now: int) -> None:
+        """The operator's view of the account and the moves made outside the bot."""
+        accounts = self.state.accounts
+        if accounts is None:
+            self._send(404, dumps({"code": -1, "msg": "no accounts: start smartpf replay with --accounts"}))
+            return
+        sim = accounts.sim
+        if path == "/_smartpf/account" and self.command == "GET":
+            balances, orders, trades, rejections, halted = sim.snapshot(now)
+            self._send(200, dumps({
+                "balances": balances.to_dict(), "orders": [binance.order_json(o) for o in orders],
+                "trades": [binance.trade_json(t) for t in trades], "rejections": rejections, "halted": halted,
+                "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills}))
+            return
+        if self.command != "POST":
+            self._send(405, dumps({"code": -1, "msg": f"{path}: use POST with a JSON object"}))
+            return
+        try:
+            req = json.loads(body or b"{}")
+            if not isinstance(req, dict):
+                raise ValueError("the body must be a JSON object")
+            if path in ("/_smartpf/deposit", "/_smartpf/withdraw"):
+                asset = str(req.get("asset", "")).upper()
+                amount = dec(req.get("amount"))
+                if not asset.isalnum():
+                    raise ValueError(f"asset {req.get('asset')!r}: must be an asset name like USDT")
+                (sim.deposit if path == "/_smartpf/deposit" else sim.withdraw)(asset, amount)
+            elif path == "/_smartpf/halt":
+                if not isinstance(req.get("halted"), bool):
+                    raise ValueError("halted: must be true or false")
+                sim.halt(str(req.get("symbol")), req["halted"])
+            elif path == "/_smartpf/filters":
+                symbol, changes = str(req.get("symbol")), req.get("filters")
+                if symbol not in sim.rules or not isinstance(changes, dict):
+                    raise ValueError("expected {\"symbol\": \"ETHUSDT\", \"filters\": {\"NOTIONAL\": "
+                                     "{\"minNotional\": \"100\"}}}")
+                for kind, values in changes.items():
+                    sim.rules[symbol].filters.setdefault(kind, {"filterType": kind}).update(values)
+            else:
+                self._send(404, dumps({"code": -1, "msg": f"unknown admin path {path}"}))
+                return
+        except (ValueError, Rejected) as e:
+            self._send(400, dumps({"code": -1130, "msg": f"{path}: {e}"}))
+            return
+        sys.stderr.write(f"smartpf replay: {path[len(ADMIN_PREFIX):]} {req}\n")
+        balances, *_ = sim.snapshot(now)
+        self._send(200, dumps({"balances": balances.to_dict()}))
 
     # --------------------------------------------------------------------- Binance API
     def _route(self, path: str, q: dict[str, str], now: int) -> tuple[int, bytes]:

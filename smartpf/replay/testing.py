@@ -22,7 +22,10 @@ Usage::
 (ISO 8601, replay clock), ``scenario`` (a path or a dict, written to a temp file), ``fail_rate``,
 ``seed``, ``latency_ms``, ``latency_paths`` (list), ``datadir``, ``markets``, ``pairs`` (list),
 ``timeframes`` (list), ``warmup`` (candles), ``extra_args`` (list of more CLI arguments),
-``startup_timeout`` (s), ``stop_timeout`` (s), ``log_requests`` (bool).
+``startup_timeout`` (s), ``stop_timeout`` (s), ``log_requests`` (bool); with ``accounts=True`` the signed
+API is on: ``balances`` ({"USDT": 10000}), ``fee``, ``fee_asset``, ``partial_fills``, ``ledger`` (a path), and
+``ex.account()``, ``ex.deposit()``, ``ex.withdraw()``, ``ex.halt()``, ``ex.set_filters()`` drive it
+(``ex.config_for(REPLAY_LIVE_CONFIG)`` is the dry_run false config).
 The server binds 127.0.0.1 on a free port (``--port 0``); its stderr goes to ``ex.log_path``.
 
 ``freqtrade_command(*args)`` / ``run_freqtrade(*args, timeout=...)`` run ``python -m freqtrade`` with
@@ -49,6 +52,7 @@ from pathlib import Path
 from smartpf.paths import REPO_ROOT, USER_DATA
 
 REPLAY_CONFIG = USER_DATA / "config.replay.json"
+REPLAY_LIVE_CONFIG = USER_DATA / "config.replay-live.json"  # dry_run false, for a server with accounts=True
 CONFIG_ADDRESS = "127.0.0.1:8765"
 
 
@@ -96,6 +100,35 @@ class ReplayExchange:
         except urllib.error.HTTPError as e:
             status, raw = e.code, e.read()
         return status, (json.loads(raw) if raw else None)
+
+    def post(self, path: str, body: dict, timeout: float = 10.0) -> tuple[int, object]:
+        return self._request("POST", path, body, timeout)
+
+    def account(self) -> dict:
+        """GET /_smartpf/account: balances, orders, trades and rejections (``accounts=True``)."""
+        status, body = self.get("/_smartpf/account")
+        assert status == 200 and isinstance(body, dict), (status, body)
+        return body
+
+    def _admin(self, path: str, body: dict) -> dict:
+        status, answer = self.post(path, body)
+        if status != 200:
+            raise ValueError(f"{path} {body} refused: {answer}")
+        assert isinstance(answer, dict)
+        return answer
+
+    def deposit(self, asset: str, amount: float) -> dict:
+        return self._admin("/_smartpf/deposit", {"asset": asset, "amount": amount})
+
+    def withdraw(self, asset: str, amount: float) -> dict:
+        return self._admin("/_smartpf/withdraw", {"asset": asset, "amount": amount})
+
+    def halt(self, symbol: str, halted: bool = True) -> dict:
+        return self._admin("/_smartpf/halt", {"symbol": symbol, "halted": halted})
+
+    def set_filters(self, symbol: str, filters: dict) -> dict:
+        """Change the rules the exchange enforces (not the exchangeInfo the bot has loaded)."""
+        return self._admin("/_smartpf/filters", {"symbol": symbol, "filters": filters})
 
     def state(self) -> dict:
         status, body = self.get("/_smartpf/state")
@@ -148,12 +181,19 @@ def replay_args(clock: str = "history", start: str | None = None, scenario: str 
                 latency_paths: list[str] | None = None, datadir: str | Path | None = None,
                 markets: str | Path | None = None, pairs: list[str] | None = None,
                 timeframes: list[str] | None = None, warmup: int | None = None,
-                log_requests: bool = False) -> list[str]:
+                log_requests: bool = False, accounts: bool = False, balances: dict[str, float] | None = None,
+                fee_asset: str | None = None, partial_fills: int | None = None, ledger: str | Path | None = None,
+                fee: float | None = None) -> list[str]:
     """Command-line arguments for ``python -m smartpf.replay`` (port 0, 127.0.0.1)."""
     args = ["--port", "0", "--host", "127.0.0.1", "--clock", clock]
+    if accounts:
+        args.append("--accounts")
+        for asset, amount in (balances or {}).items():
+            args += ["--balance", f"{asset}={amount}"]
     for option, value in (("--start", start), ("--scenario", scenario), ("--fail-rate", fail_rate),
                           ("--seed", seed), ("--latency", latency_ms), ("--datadir", datadir),
-                          ("--markets", markets), ("--warmup", warmup)):
+                          ("--markets", markets), ("--warmup", warmup), ("--fee-asset", fee_asset),
+                          ("--partial-fills", partial_fills), ("--ledger", ledger), ("--fee", fee)):
         if value is not None:
             args += [option, str(value)]
     for option, items in (("--latency-paths", latency_paths), ("--pairs", pairs), ("--timeframes", timeframes)):
