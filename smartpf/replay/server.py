@@ -1,5 +1,8 @@
 """HTTP front of the replay exchange: routing, Binance-shaped errors, faults, admin endpoints.
 
+With ``--protocol okx|xt`` a public-API front end (``smartpf.replay.protocols``) answers instead of the
+Binance routes below, and faults are worded in its error shape; unknown paths stay a loud 404.
+
 A ``ThreadingHTTPServer`` with HTTP/1.1 keep-alive: one thread per connection, read-only market
 arrays, so concurrent ccxt requests never wait on each other. Only public market-data endpoints
 are served; private ones answer like Binance does without a valid key.
@@ -64,8 +67,9 @@ class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
     def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
-                 accounts: binance.BinanceSpot | None = None) -> None:
+                 accounts: binance.BinanceSpot | None = None, public: object | None = None) -> None:
         self.market = market
+        self.public = public  # an OKX/XT public front end (route, error_body, name), None for Binance
         self.faults = faults
         self.log_requests = log_requests
         self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
@@ -153,7 +157,9 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: int, msg: str, path: str) -> None:
         self.state.count(self.state.errors, f"{status} {code} {path}")
         extra = {"Retry-After": "1"} if status == 429 else None
-        self._send(status, dumps({"code": code, "msg": msg}), extra)
+        public = self.state.public
+        body = public.error_body(status, code, msg) if public is not None else {"code": code, "msg": msg}
+        self._send(status, dumps(body), extra)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
@@ -191,6 +197,9 @@ class Handler(BaseHTTPRequestHandler):
             if failure is not None:
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
+            if st.public is not None:
+                self._public(path, url.query, st.effective_now(now))
+                return
             if st.accounts is not None and binance.is_private(path):
                 self._private(path, url.query, body, now)
                 return
@@ -207,6 +216,16 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(500, -1000, "An unknown error occurred while processing the request.", path)
             except OSError:
                 pass
+
+    def _public(self, path: str, query: str, now: int) -> None:
+        """A path of the OKX or XT public front end; anything it does not know is a loud 404."""
+        q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        answer = self.state.public.route(self.command, path, q, now)  # type: ignore[union-attr]
+        if answer is None:
+            self._unknown(path)
+            self._send(404, b"")
+            return
+        self._send(answer[0], dumps(answer[1]))
 
     def _private(self, path: str, query: str, body: bytes, now: int) -> None:
         """A signed endpoint, answered by the Binance protocol over the exchange simulator."""
