@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smartpf.replay.testing import running_replay
 from tests.exchanges import DATA
@@ -150,3 +152,51 @@ def test_bad_protocol_setups_give_one_line_and_exit_2(args, words):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+
+
+# ----------------------------------------------------------------------------------- paging invariants
+@pytest.fixture(scope="module")
+def fronts():
+    """Both front ends in process over one history-clock market (BTC/USDT 1h)."""
+    import time
+
+    from smartpf.paths import DEFAULT_DATADIR
+    from smartpf.replay.clock import history_clock
+    from smartpf.replay.data import load_market_data
+    from smartpf.replay.market import Market
+    from smartpf.replay.protocols.okx import OkxPublic
+    from smartpf.replay.protocols.xt import XtPublic
+
+    out = {}
+    for name, cls in (("okx", OkxPublic), ("xt", XtPublic)):
+        info, pairs = load_market_data(DEFAULT_DATADIR, DATA / f"{name}.json", ["BTC/USDT"], ["1h"])
+        market = Market(info, pairs, history_clock(int(time.time() * 1000)))
+        out[name] = cls(market, DATA / f"{name}.json")
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(since=st.integers(JAN1 - 400 * H, JAN1 + 2000 * H), span=st.integers(0, 700), limit=st.integers(1, 400))
+def test_okx_window_is_the_newest_candles_strictly_inside(fronts, since, span, limit):
+    okx = fronts["okx"]
+    series = okx.market.pairs["BTCUSDT"].series["1h"].open_time
+    after, before = since + span * H, since - 1
+    rows = okx.route("GET", "/api/v5/market/history-candles", {"instId": "BTC-USDT", "bar": "1H",
+                     "after": str(after), "before": str(before), "limit": str(limit)}, JAN1 + 10**12)[1]["data"]
+    inside = [int(t) for t in series if before < t < after]
+    assert [int(r[0]) for r in rows] == sorted(inside, reverse=True)[:min(limit, 300)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.integers(JAN1 - 400 * H, JAN1 + 2000 * H), limit=st.integers(1, 1500))
+def test_xt_pages_cover_history_without_gap_or_overlap(fronts, start, limit):
+    xt = fronts["xt"]
+    series = xt.market.pairs["BTCUSDT"].series["1h"].open_time
+    q = {"symbol": "btc_usdt", "interval": "1h", "startTime": str(start), "limit": str(limit)}
+    first = [r["t"] for r in xt.route("GET", "/v4/public/kline", q, JAN1 + 10**12)[1]["result"]]
+    assert first == [int(t) for t in series if t >= start][:min(limit, 1000)]
+    if first:  # the next page starts right after the last candle served
+        q["startTime"] = str(first[-1] + 1)
+        nxt = xt.route("GET", "/v4/public/kline", q, JAN1 + 10**12)[1]["result"]
+        following = [int(t) for t in series if t > first[-1]]
+        assert [r["t"] for r in nxt[:1]] == following[:1]
