@@ -200,3 +200,23 @@ def test_xt_pages_cover_history_without_gap_or_overlap(fronts, start, limit):
         nxt = xt.route("GET", "/v4/public/kline", q, JAN1 + 10**12)[1]["result"]
         following = [int(t) for t in series if t > first[-1]]
         assert [r["t"] for r in nxt[:1]] == following[:1]
+
+
+# ----------------------------------------------------------------------------------- configs
+def test_the_protocol_configs_are_dry_run_and_point_every_url_here():
+    import json
+
+    from smartpf.replay.testing import CONFIG_ADDRESS, PROTOCOL_CONFIGS
+
+    for protocol, path in PROTOCOL_CONFIGS.items():
+        config = json.loads(path.read_text())
+        exchange = config["exchange"]
+        assert config["dry_run"] is True and exchange["enable_ws"] is False and exchange["name"] == protocol
+        for key in ("ccxt_config", "ccxt_async_config"):
+            urls = exchange[key]["urls"]["api"]
+            assert urls and all(u.startswith(f"http://{CONFIG_ADDRESS}") for u in urls.values()), (protocol, key)
+    okx = json.loads(PROTOCOL_CONFIGS["okx"].read_text())["exchange"]["ccxt_config"]
+    assert okx["options"]["fetchMarkets"] == {"types": ["spot"]}
+    xt = json.loads(PROTOCOL_CONFIGS["xt"].read_text())
+    assert set(xt["exchange"]["ccxt_config"]["urls"]["api"]) == {"spot", "linear", "inverse", "user"}
+    assert xt["entry_pricing"]["use_order_book"] and xt["exit_pricing"]["use_order_book"]
