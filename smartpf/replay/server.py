@@ -25,6 +25,7 @@ from smartpf.replay.exchange.simulator import Rejected
 from smartpf.replay.faults import OUTAGE, FaultError, Faults
 from smartpf.replay.market import Market, fmt
 from smartpf.replay.protocols import binance
+from smartpf.replay.protocols.public import PublicFront
 
 try:  # orjson comes with freqtrade and is several times faster; json is the fallback
     import orjson
@@ -67,9 +68,9 @@ class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
     def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
-                 accounts: binance.BinanceSpot | None = None, public: object | None = None) -> None:
+                 accounts: binance.BinanceSpot | None = None, public: PublicFront | None = None) -> None:
         self.market = market
-        self.public = public  # an OKX/XT public front end (route, error_body, name), None for Binance
+        self.public = public  # the OKX or XT public front end, None for Binance
         self.faults = faults
         self.log_requests = log_requests
         self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
@@ -220,7 +221,8 @@ class Handler(BaseHTTPRequestHandler):
     def _public(self, path: str, query: str, now: int) -> None:
         """A path of the OKX or XT public front end; anything it does not know is a loud 404."""
         q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-        answer = self.state.public.route(self.command, path, q, now)  # type: ignore[union-attr]
+        assert self.state.public is not None
+        answer = self.state.public.route(self.command, path, q, now)
         if answer is None:
             self._unknown(path)
             self._send(404, b"")

@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from smartpf.replay.data import PairData
 from smartpf.replay.market import Market, Rows, fmt
+
+
+class PublicFront(Protocol):
+    """What the HTTP server needs from a public-API front end (``okx.OkxPublic``, ``xt.XtPublic``)."""
+
+    name: str
+
+    def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
+        """(HTTP status, JSON-able body) for a path it serves, None for an unknown one (a loud 404)."""
+
+    def error_body(self, status: int, code: object, msg: str) -> dict:
+        """A replay fault (outage, injected failure) in the exchange's error shape."""
 
 
 class ProtocolSetupError(ValueError):
