@@ -2,7 +2,8 @@
 exchange's ccxt markets file), with the real programs and user_data/config.replay-<protocol>.json:
 
 - ccxt's class of the exchange loads the markets from the replay with the file's rules, and
-  ``freqtrade list-markets`` lists the pairs under the exchange's own ids;
+  ``freqtrade list-markets`` lists the pairs under the exchange's own ids, with the minimum stake
+  Freqtrade derives from the exchange's minimums;
 - ``freqtrade download-data`` pages through the exchange's candle endpoints (OKX: history-candles,
   300 a page, newest first; XT: kline, 1000 a page) and writes candles identical to the source files;
 - ``freqtrade backtesting`` of SmartPortfolio on the downloaded candles agrees with
@@ -50,6 +51,12 @@ def _same_rules(protocol: str, config: dict, pairs: list[str]) -> None:
             assert loaded[pair]["limits"][kind].get("min") == expected[pair]["limits"][kind].get("min"), pair
 
 
+def _last_price(ex, protocol: str, market_id: str) -> float:
+    if protocol == "okx":
+        return float(ex.get("/api/v5/market/ticker", instId=market_id)[1]["data"][0]["last"])
+    return float(ex.get("/v4/public/ticker/24h", symbol=market_id)[1]["result"][0]["c"])
+
+
 @pytest.mark.parametrize("protocol", ["okx", "xt"])
 def test_list_download_and_backtest_agree_with_the_core(protocol, tmp_path, capsys):
     coins = BASKETS[protocol]
@@ -68,10 +75,13 @@ def test_list_download_and_backtest_agree_with_the_core(protocol, tmp_path, caps
         assert set(rows) == set(pairs), listed.stdout
         rules = json.loads(markets.read_text())
         for coin in coins:
-            row = rows[f"{coin}/USDT"]
-            assert row["Id"] == IDS[protocol].format(base=coin, base_lower=coin.lower()) and row["Spot"] == "Spot"
-            # Freqtrade's minimum stake comes from the exchange's rules: at least its stated cost minimum
-            assert float(row["Min Stake"]) >= (rules[f"{coin}/USDT"]["limits"]["cost"].get("min") or 0) > -1
+            row, limits = rows[f"{coin}/USDT"], rules[f"{coin}/USDT"]["limits"]
+            market_id = IDS[protocol].format(base=coin, base_lower=coin.lower())
+            assert row["Id"] == market_id and row["Spot"] == "Spot"
+            # Freqtrade's minimum stake, from the exchange's own minimums and the served last price (x 1.05)
+            last = _last_price(ex, protocol, market_id)
+            floor = max(limits["cost"].get("min") or 0, (limits["amount"].get("min") or 0) * last)
+            assert float(row["Min Stake"]) == pytest.approx(floor * 1.05, rel=1e-6), (row, floor)
 
         got = run_freqtrade("download-data", "-c", config_path, "--userdir", userdir, "--datadir", datadir,
                             "--timerange", TIMERANGE, "-t", "1h")
