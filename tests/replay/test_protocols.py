@@ -220,3 +220,26 @@ def test_the_protocol_configs_are_dry_run_and_point_every_url_here():
     xt = json.loads(PROTOCOL_CONFIGS["xt"].read_text())
     assert set(xt["exchange"]["ccxt_config"]["urls"]["api"]) == {"spot", "linear", "inverse", "user"}
     assert xt["entry_pricing"]["use_order_book"] and xt["exit_pricing"]["use_order_book"]
+
+
+@pytest.mark.parametrize("protocol", ["okx", "xt"])
+def test_faults_reach_ccxt_as_retryable_network_errors(protocol, okx, xt):
+    """An outage and injected failures become ccxt errors that Freqtrade turns into TemporaryError and
+    retries (its fetch_ticker catches ccxt.OperationFailed and ccxt.ExchangeError); an outage is OnMaintenance."""
+    import ccxt
+
+    ex = {"okx": okx, "xt": xt}[protocol]
+    api = getattr(ccxt, protocol)(ex.config_for()["exchange"]["ccxt_config"])
+    api.load_markets()
+    assert api.fetch_ticker("BTC/USDT")["last"] > 0
+    try:
+        ex.set_faults(outage=True)
+        with pytest.raises(ccxt.OnMaintenance):
+            api.fetch_ticker("BTC/USDT")
+        ex.set_faults(outage=False, fail_rate=1.0, seed=3)
+        for _ in range(5):
+            with pytest.raises((ccxt.OperationFailed, ccxt.ExchangeError)):
+                api.fetch_ticker("BTC/USDT")
+    finally:
+        ex.set_faults(outage=False, fail_rate=0.0)
+    assert api.fetch_ticker("BTC/USDT")["last"] > 0
