@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         replay_cli = None
     if replay_cli is not None:
-        p = sub.add_parser("replay", help="run the offline Binance-compatible replay exchange")
+        p = sub.add_parser("replay", help="run the offline replay exchange (Binance, OKX or XT API)")
         replay_cli.add_arguments(p)
         p.set_defaults(func=replay_cli.run)
     return parser
