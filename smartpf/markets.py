@@ -41,8 +41,20 @@ def read_exchange_info(path: str | Path) -> dict[str, Any]:
         raise MarketsError(f"--markets: {str(path)!r} is not a readable exchangeInfo JSON: {exc}") from exc
     if not isinstance(info, dict) or not isinstance(info.get("symbols"), list):
         raise MarketsError(f"--markets: {str(path)!r} has no 'symbols' list (expected a Binance exchangeInfo body)")
+    for number, symbol in enumerate(info["symbols"]):
+        name = symbol.get("symbol", f"#{number}") if isinstance(symbol, dict) else f"#{number}"
+        lacking = [k for k in ("baseAsset", "quoteAsset") if not isinstance(symbol, dict)
+                   or not isinstance(symbol.get(k), str) or not symbol.get(k)]
+        if lacking or not isinstance(symbol.get("filters", []), list):
+            what = f"no {' or '.join(lacking)}" if lacking else "'filters' is not a list"
+            raise MarketsError(f"--markets: {str(path)!r}: symbol {name!r} has {what} (expected a Binance "
+                               "exchangeInfo body)")
     return info
 
 
 def load_rules(path: str | Path) -> dict[str, MarketRules]:
-    return rules_from_exchange_info(read_exchange_info(path))
+    info = read_exchange_info(path)
+    try:
+        return rules_from_exchange_info(info)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise MarketsError(f"--markets: {str(path)!r} holds a filter value that is not a number: {exc}") from exc

@@ -26,13 +26,12 @@ from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from smartpf.adapter import runtime
-from smartpf.adapter.checks import check_freqtrade_config
 from smartpf.adapter.crash import maybe_crash
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.reconcile import ENTRY_TAG, fill_from, reconcile
 from smartpf.adapter.statefile import read_state, state_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
-from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, minimum_investment, parse_settings
+from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, minimum_investment
 from smartpf_core import events as ev
 
 logger = logging.getLogger(__name__)
@@ -69,13 +68,12 @@ class SmartPortfolio(IStrategy):
         self._bot = str(config.get("bot_name") or "freqtrade")
         self._reload = self._bot in runtime.STARTED
         self._problems: list[str] = []
-        result = parse_settings(config)
+        result = check_config(config)  # the one check, also behind `smartpf validate`
         self._new_spec: PortfolioSpec | None = result.spec
         for warning in result.warnings:
             logger.warning("smartpf: %s", warning)
         problems = [str(p) for p in result.errors]
         if result.spec is not None:
-            problems += check_freqtrade_config(config, result.spec)
             self.max_open_trades = len(result.spec.pairs)
         if problems:
             self._new_spec = None
