@@ -182,8 +182,9 @@ def _init_minimum_check(args: argparse.Namespace, spec: Any, stake: str) -> None
     prices = _latest_prices(datadir, spec.pairs) if datadir.is_dir() else None
     missing = [p for p in spec.pairs if p not in rules] if rules else list(spec.pairs)
     if prices is None or missing:
-        where = (f"no candles for every pair in --datadir {datadir}" if prices is None else
-                 f"no exchange rules for {', '.join(missing)} in --markets {markets}")
+        label = "--datadir " if prices is None and args.datadir else "--markets " if args.markets else ""
+        where = (f"no candles for every pair in {label}{datadir}" if prices is None else
+                 f"no exchange rules for {', '.join(missing)} in {label}{markets}")
         if explicit:
             raise UsageError(f"the minimum investment cannot be checked: {where}")
         print(f"note: the minimum investment was not checked ({where}); the bot checks it at start",

@@ -250,6 +250,8 @@ class SmartPortfolio(IStrategy):
     def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
                             min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
                             side: str, **kwargs: Any) -> float:
+        if self._outside_portfolio(pair):
+            return 0.0
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return 0.0
@@ -257,10 +259,24 @@ class SmartPortfolio(IStrategy):
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
                             current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any) -> bool:
+        if self._outside_portfolio(pair):
+            return False
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return False
         self.engine.order_placed(order.id)
+        return True
+
+    def _outside_portfolio(self, pair: str) -> bool:
+        """After a rejected reload Freqtrade's whitelist is the edited one while the engine keeps the last
+        good settings: the bot as a whole keeps to those, so no entry on a pair outside them."""
+        if self.engine is not None and pair in self.engine._pairs():
+            return False
+        if f"outside {pair}" not in self._last_message:
+            self._last_message[f"outside {pair}"] = 0.0
+            logger.warning("smartpf: no entry on %s: it is not in the settings in force (%s); after a rejected "
+                           "settings change the last good settings stay in force", pair,
+                           ", ".join(self.engine._pairs()) if self.engine else "none yet")
         return True
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
