@@ -37,8 +37,9 @@ data: venv
 	  $(BIN)/python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
 	    "$(EXCHANGE_API)/api/v3/exchangeInfo" $(MARKETS); fi
 
-test: venv
+test: venv data
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: venv
