@@ -55,6 +55,8 @@ CASES = [
     ("init-investment-nan", ["init", "--preset", "btc-eth", "--investment", "nan"], ["--investment", "'nan'"]),
     ("init-investment-inf", ["init", "--preset", "btc-eth", "--investment", "inf"], ["--investment", "'inf'"]),
     ("init-investment-1e309", ["init", "--preset", "btc-eth", "--investment", "1e309"], ["--investment", "'1e309'"]),
+    ("init-investment-1.7e308", ["init", "--preset", "btc-eth", "--investment", "1.7e308"],
+     ["smart_portfolio.investment = 1.7e+308", "at most 1e+12"]),
     ("init-o-directory", ["init", "--preset", "btc-eth", "--investment", "500", "-o", "{tmp}"],
      ["-o {tmp}", "is a directory"]),
     ("init-o-unwritable", ["init", "--preset", "btc-eth", "--investment", "500", "-o", "{a_file}/config.json"],
