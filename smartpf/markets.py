@@ -37,7 +37,7 @@ def read_exchange_info(path: str | Path) -> dict[str, Any]:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise MarketsError(f"--markets: file {str(path)!r} does not exist (a raw Binance exchangeInfo JSON)") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise MarketsError(f"--markets: {str(path)!r} is not a readable exchangeInfo JSON: {exc}") from exc
     if not isinstance(info, dict) or not isinstance(info.get("symbols"), list):
         raise MarketsError(f"--markets: {str(path)!r} has no 'symbols' list (expected a Binance exchangeInfo body)")

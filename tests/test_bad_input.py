@@ -40,6 +40,7 @@ def case_files(tmp: Path) -> dict[str, str]:
         "long_interval": config_text(mode="scheduled", interval="99999999999999999999w"),
         "bad_stake": config_text().replace('"USDT"', '"US DT!"'),
         "no_base": exchange_info_without_base_asset(),
+        "deep_markets": "[" * 100_000 + "]" * 100_000,
         "good": config_text(),
         "a_file": "",
     }
@@ -65,6 +66,8 @@ CASES = [
      ["{no_base}", "'BTCUSDT' has no baseAsset"]),
     ("markets-without-baseAsset-init", ["init", "--preset", "btc-eth", "--investment", "500", "--markets",
                                         "{no_base}"], ["{no_base}", "'BTCUSDT' has no baseAsset"]),
+    ("markets-100000-deep", ["backtest", "-c", "{good}", "--markets", "{deep_markets}", "--datadir", "{tmp}"],
+     ["--markets", "{deep_markets}", "not a readable exchangeInfo JSON"]),
     ("ft-backtest-datadir-missing", ["ft-backtest", "-c", "{good}", "--datadir", "/nonexistent"],
      ["--datadir /nonexistent", "no such directory"]),
     ("investment-1e308", ["validate", "-c", "{big_float}"], ["smart_portfolio.investment = 1e+308", "at most 1e+12"]),
