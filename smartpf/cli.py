@@ -248,6 +248,11 @@ def cmd_fetch_data(args: argparse.Namespace) -> int:
 
 def cmd_ft_backtest(args: argparse.Namespace) -> int:
     config, spec = _load_spec(args.config)
+    checked = check_config({**config, "timeframe": args.timeframe} if args.timeframe else config)
+    if checked.errors:  # what SmartPortfolio would refuse at start, before the replay exchange starts
+        for line in checked.lines():
+            print(line, file=sys.stderr)
+        raise UsageError(f"the bot would not start with {', '.join(args.config)} (see above)")
     if not Path(args.datadir).is_dir():
         raise UsageError(f"--datadir {args.datadir}: no such directory (Freqtrade-format candles)")
     _rules(args.markets)  # a readable exchangeInfo, before the replay exchange starts on it

@@ -42,6 +42,7 @@ def case_files(tmp: Path) -> dict[str, str]:
         "no_base": exchange_info_without_base_asset(),
         "deep_markets": "[" * 100_000 + "]" * 100_000,
         "good": config_text(),
+        "one_trade": config_text().replace('"max_open_trades": 2', '"max_open_trades": 1'),
         "a_file": "",
     }
     for name, text in files.items():
@@ -68,6 +69,8 @@ CASES = [
                                         "{no_base}"], ["{no_base}", "'BTCUSDT' has no baseAsset"]),
     ("markets-100000-deep", ["backtest", "-c", "{good}", "--markets", "{deep_markets}", "--datadir", "{tmp}"],
      ["--markets", "{deep_markets}", "not a readable exchangeInfo JSON"]),
+    ("ft-backtest-refused-config", ["ft-backtest", "-c", "{one_trade}"],
+     ["max_open_trades = 1: the portfolio holds 2 coins", "the bot would not start"]),
     ("ft-backtest-datadir-missing", ["ft-backtest", "-c", "{good}", "--datadir", "/nonexistent"],
      ["--datadir /nonexistent", "no such directory"]),
     ("investment-1e308", ["validate", "-c", "{big_float}"], ["smart_portfolio.investment = 1e+308", "at most 1e+12"]),
