@@ -166,3 +166,11 @@ def test_crash_point_is_inert_unless_armed(monkeypatch):
     monkeypatch.delenv("SMARTPF_CRASH_POINT", raising=False)
     maybe_crash(engine)  # nothing happens
     assert os.getpid()
+
+
+def test_the_old_adapter_entry_point_gives_the_core_check():
+    from smartpf.adapter.checks import check_freqtrade_config
+
+    config = good_config(stoploss=-0.1, max_open_trades=1)
+    spec = check_config(config).spec
+    assert check_freqtrade_config(config, spec) == problems(config) != []
