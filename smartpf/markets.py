@@ -221,7 +221,7 @@ def _read_json(path: str | Path) -> Any:
     except FileNotFoundError as exc:
         raise MarketsError(f"--markets: file {str(path)!r} does not exist (a Binance exchangeInfo or ccxt "
                            "markets JSON)") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise MarketsError(f"--markets: {str(path)!r} is not a readable JSON file: {exc}") from exc
 
 

@@ -4,6 +4,7 @@ Feed an ``Engine`` snapshots and fills; it returns decisions (orders, reasons, n
 """
 
 from .allocation import actual_weights, deviation, largest_drift, portfolio_value
+from .config_check import TIMEFRAMES, check_config
 from .engine import STATE_VERSION, Engine, Metrics
 from .events import Decision, Fill, Notice, Order, Reason, Snapshot
 from .intervals import format_interval, parse_interval
@@ -21,4 +22,5 @@ __all__ = [
     "SimResult", "Snapshot", "SkippedOrder", "Validation", "ValueTracker", "actual_weights", "deviation",
     "floor_to_step", "format_interval", "largest_drift", "min_order_value", "min_position_value", "minimum_investment",
     "parse_interval", "parse_settings", "plan_buys", "plan_initial", "plan_sells", "portfolio_value", "simulate",
+    "TIMEFRAMES", "check_config",
 ]

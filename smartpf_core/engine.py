@@ -325,7 +325,7 @@ class Engine:
         drift = largest_drift(weights, spec.weights, spec.threshold_type)
         if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
             return Decision(now, reason=self._below_threshold(drift))
-        if trigger == "threshold":
+        if trigger == "threshold" and drift is not None:  # (drift is None returned above; for mypy)
             why = (f"{drift.pair} at {drift.actual * 100:.2f} % vs target {drift.target * 100:.2f} %: deviation "
                    f"{drift.deviation:+.2f} beyond the threshold of {spec.describe_threshold()}")
         elif trigger == "schedule":

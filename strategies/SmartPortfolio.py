@@ -27,14 +27,13 @@ from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from smartpf.adapter import ftdoor
-from smartpf.adapter.checks import check_freqtrade_config
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
 from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
 from smartpf.store import PortfolioRow, PortfolioStore, StoreError, new_portfolio_id
-from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, minimum_investment, parse_settings
+from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, minimum_investment
 from smartpf_core import events as ev
 from smartpf_core.startup import REFUSE, TERMINATED
 
@@ -72,13 +71,12 @@ class SmartPortfolio(IStrategy):
         self._bot = str(config.get("bot_name") or "freqtrade")
         self._reload = ftdoor.was_started(self._bot)
         self._problems: list[str] = []
-        result = parse_settings(config)
+        result = check_config(config)  # the one check, also behind `smartpf validate`
         self._new_spec: PortfolioSpec | None = result.spec
         for warning in result.warnings:
             logger.warning("smartpf: %s", warning)
         problems = [str(p) for p in result.errors]
         if result.spec is not None:
-            problems += check_freqtrade_config(config, result.spec)
             self.max_open_trades = len(result.spec.pairs)
         if problems:
             self._new_spec = None
@@ -303,6 +301,8 @@ class SmartPortfolio(IStrategy):
     def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
                             min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
                             side: str, **kwargs: Any) -> float:
+        if self._outside_portfolio(pair):
+            return 0.0
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return 0.0
@@ -310,10 +310,24 @@ class SmartPortfolio(IStrategy):
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
                             current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any) -> bool:
+        if self._outside_portfolio(pair):
+            return False
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return False
         self.engine.order_placed(order.id)
+        return True
+
+    def _outside_portfolio(self, pair: str) -> bool:
+        """After a rejected reload Freqtrade's whitelist is the edited one while the engine keeps the last
+        good settings: the bot as a whole keeps to those, so no entry on a pair outside them."""
+        if self.engine is not None and pair in self.engine._pairs():
+            return False
+        if f"outside {pair}" not in self._last_message:
+            self._last_message[f"outside {pair}"] = 0.0
+            logger.warning("smartpf: no entry on %s: it is not in the settings in force (%s); after a rejected "
+                           "settings change the last good settings stay in force", pair,
+                           ", ".join(self.engine._pairs()) if self.engine else "none yet")
         return True
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
