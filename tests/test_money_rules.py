@@ -267,3 +267,19 @@ def test_orders_do_not_depend_on_the_hash_seed():
     orders = json.loads(outputs.pop())
     assert [p for p, _ in orders] == ["CCC/USDT", "DDD/USDT", "EEE/USDT", "FFF/USDT"]  # the host's order
 
+
+
+@pytest.mark.parametrize("value", [0, -5, "20", True, float("nan")])
+def test_price_guard_must_be_a_positive_percent_or_null(value):
+    from smartpf_core import parse_settings
+
+    result = parse_settings({"smart_portfolio": {"assets": {"BTC": 50, "ETH": 50}, "investment": 1000,
+                                                 "price_guard": value}})
+    assert not result.ok
+    assert any(p.key == "smart_portfolio.price_guard" and "greater than 0" in p.allowed for p in result.errors)
+
+
+def test_price_guard_default_and_off():
+    assert make_spec().price_guard == 25.0
+    assert make_spec(price_guard=None).price_guard is None
+    assert make_spec(price_guard=10).to_dict()["price_guard"] == 10
