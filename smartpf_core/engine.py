@@ -231,7 +231,9 @@ class Engine:
     def _settle_withdrawal(self, record: OperationRecord, prices: Mapping[str, float]) -> list[Notice]:
         """The principal and the HODL shadow change by what was really withdrawn; say why if less."""
         short = self.pending_withdrawal if self.pending_withdrawal > EPS else 0.0
-        self.hodl.withdraw(self.withdrawal_asked - short, prices, self.spec.fee)
+        taken = self.withdrawal_asked - short
+        if taken > 0:  # (a state saved before this rule had no ask on record: its HODL withdrew at the start)
+            self.hodl.withdraw(taken, prices, self.spec.fee)
         self.withdrawal_asked = 0.0
         self.pending_withdrawal = 0.0
         if not short:
