@@ -28,7 +28,8 @@ def bot_figures(bot: DryRun) -> dict:
     """The bot's own ledger: principal, holdings, cash, HODL shadow, latest details. (One place to repoint.)"""
     state = bot.state()
     engine = state.get("engine") or {}
-    return {"invested": engine.get("invested"), "holdings": engine.get("holdings", {}), "cash": engine.get("cash"),
+    return {"invested": engine.get("invested"), "withdrawn": engine.get("withdrawn"),
+            "holdings": engine.get("holdings", {}), "cash": engine.get("cash"),
             "hodl": engine.get("hodl", {}), "status": engine.get("status"), "op": engine.get("op"),
             "termination": engine.get("termination"), "details": state.get("details") or {},
             "spec": engine.get("spec", {}), "records": engine.get("records", [])}
@@ -159,7 +160,7 @@ def test_add_remove_lower_retarget_terminate(tmp_path):
             f = check_ledgers(bot, ex, "remove ETH", 1000)
             assert f["hodl"]["holdings"]["ETH/USDT"] == hodl0["ETH/USDT"]
             assert f["hodl_value"] == pytest.approx(1000 - spent * FEE / (1 + FEE), abs=0.01)
-            value_before = f["value"]
+            value_before, idle_before = f["value"], f["cash"]
 
             # 3. lower the investment by 300: the principal falls by exactly what was withdrawn
             edit(bot, {"investment": 700})
@@ -168,7 +169,9 @@ def test_add_remove_lower_retarget_terminate(tmp_path):
             time.sleep(6)
             f = check_ledgers(bot, ex, "lower to 700", 700)
             sold = sum(o["filled"] * o["average"] for o in bot.filled("wd"))
-            assert sold * (1 - FEE) >= 300 - 1e-6  # rounded up to the step: raises at least what was asked
+            # idle cash first, then sells rounded up to the step: they raise at least the rest
+            assert idle_before + sold * (1 - FEE) >= 300 - 1e-6
+            assert f["withdrawn"] == pytest.approx(300)
             # sold at the bid, valued at the last price: the spread is a cost like the fee
             spread = sum((f["prices"][o["ft_pair"]] - o["average"]) * o["filled"] for o in bot.filled("wd"))
             assert f["value"] == pytest.approx(value_before - 300 - sold * FEE - spread, abs=1e-6)
