@@ -22,7 +22,7 @@ from .configfile import ConfigError, load_configs
 from .freqtrade_config import freqtrade_config
 from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
-from .report import backtest_summary, format_summary
+from .report import backtest_summary, format_summary, write_records
 
 BAD_INPUT = 2
 MARKETS_HELP = "exchange rules: a raw Binance exchangeInfo JSON or ccxt markets JSON (format recognised)"
@@ -131,6 +131,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     result = simulate(spec, candles.times.tolist(), {p: candles.opens[p].tolist() for p in spec.pairs},
                       {p: candles.closes[p].tolist() for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs})
     summary = backtest_summary(result, spec, timeframe)
+    if args.records:
+        try:
+            count = write_records(args.records, result.engine)
+        except OSError as exc:
+            raise UsageError(f"--records {args.records}: cannot write the file ({exc.strerror or exc})") from exc
+        print(f"wrote {count} trading records to {args.records}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -316,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--records", metavar="FILE",
+                   help="write one CSV row per filled order: time,operation_id,operation_kind,trigger,pair,side,"
+                        "quantity,price,fee")
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("presets", help="list the ready-made portfolios")

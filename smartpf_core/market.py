@@ -25,9 +25,14 @@ class MarketRules:
     min_amount: float = 0.0
     amount_step: float = 0.0
     price_tick: float = 0.0
+    # The largest quantity one order may carry. An order planned above it is cut to it; the rest of the
+    # difference is traded at the next checks (a rebalance only trades what is still off target).
+    max_amount: float = 0.0
 
     def floor_amount(self, amount: float) -> float:
-        """Round a quantity down to the step, never up past ``amount``."""
+        """Round a quantity down to the step, never up past ``amount`` nor past ``max_amount``."""
+        if self.max_amount > 0 and amount > self.max_amount:
+            amount = self.max_amount
         return floor_to_step(amount, self.amount_step)
 
 

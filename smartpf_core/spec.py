@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "stop_loss": None,
     "on_exit": "sell",
     "terminate": None,
+    "price_guard": 25.0,
 }
 KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -74,6 +75,7 @@ class PortfolioSpec:
     stop_loss: float | None = None
     on_exit: str = "sell"
     terminate: str | None = None
+    price_guard: float | None = 25.0
     stake_currency: str = "USDT"
     fee: float = DEFAULT_FEE
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
@@ -121,6 +123,7 @@ class PortfolioSpec:
             "stop_loss": self.stop_loss,
             "on_exit": self.on_exit,
             "terminate": self.terminate,
+            "price_guard": self.price_guard,
             "stake_currency": self.stake_currency,
             "fee": self.fee,
         }
@@ -303,6 +306,14 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
     if terminate is not None and terminate not in EXIT_CHOICES:
         err("terminate", terminate, "must be 'sell', 'keep', or null to keep the bot running")
 
+    price_guard = values["price_guard"]
+    if price_guard is not None:
+        guard = _number(price_guard)
+        if guard is None or guard <= 0:
+            err("price_guard", price_guard, "must be a percent greater than 0 (a price that moved more than this "
+                "since the last check waits one check for confirmation), or null to act on every price at once")
+        price_guard = guard
+
     if errors or allocations is None:
         return Validation(None, tuple(errors), ())
 
@@ -319,6 +330,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         stop_loss=stop_loss,
         on_exit=values["on_exit"],
         terminate=terminate,
+        price_guard=price_guard,
         stake_currency=stake,
         fee=fee,
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
@@ -239,7 +240,7 @@ class SmartPortfolio(IStrategy):
             op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
-            prices, times = self._live_prices(engine._pairs())
+            prices, times = self._live_prices(engine.ledger_pairs())  # the HODL shadow's coins too
         holdings = {t.pair: float(t.amount) for t in trades}
         ours = {o.id for o in engine.pending_orders()}
         foreign = frozenset(t.pair for t in trades if t.has_open_orders and not any(
@@ -279,8 +280,24 @@ class SmartPortfolio(IStrategy):
             price = ticker.get("last") or ticker.get("close") if ticker else None
             if price:
                 prices[pair] = float(price)
-                times[pair] = (ticker.get("timestamp") or time.time() * 1000) / 1000.0
+                # a ticker without a time (ccxt's Kraken ticker, for one) is as fresh as the latest closed
+                # candle, never "now"; with neither, the price has no time and counts as stale
+                seen = ticker.get("timestamp")
+                when = seen / 1000.0 if seen else self._closed_candle_time(pair)
+                if when is not None:
+                    times[pair] = when
         return prices, times
+
+    def _closed_candle_time(self, pair: str) -> float | None:
+        """When the latest closed candle of ``pair`` closed, from Freqtrade's data provider."""
+        timeframe = self.config.get("timeframe", self.timeframe)
+        try:
+            df = self.dp.ohlcv(pair, timeframe)
+        except Exception:  # noqa: BLE001 - no candles means no time
+            return None
+        if df is None or len(df) == 0:
+            return None
+        return df["date"].iloc[-1].timestamp() + timeframe_to_seconds(timeframe)
 
     # ------------------------------------------------------------------ per pair
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
@@ -378,9 +395,10 @@ class SmartPortfolio(IStrategy):
             details = self.engine.details(prices)
             weights = ", ".join(f"{c['pair'].split('/')[0]} {c['actual_pct']:.2f}/{c['target_pct']:g} %"
                                 for c in details["coins"])
-            logger.info("smartpf: value %.2f %s, profit %+.2f %% (HODL %+.2f %%), %s; %s",
+            hodl = details["hodl_profit_pct"]
+            logger.info("smartpf: value %.2f %s, profit %+.2f %% (HODL %s), %s; %s",
                         details["value"], self.engine.spec.stake_currency, details["profit_pct"],
-                        details["hodl_profit_pct"], weights, reason.message)
+                        "n/a" if hodl is None else f"{hodl:+.2f} %", weights, reason.message)
         if reason.code not in QUIET_REASONS:
             now = decision.time
             if now - self._last_message.get(reason.code, -math.inf) >= SKIP_MESSAGE_EVERY:
