@@ -9,6 +9,8 @@ DATADIR ?= $(shell if [ -d $(SHARED)/data/binance ]; then echo $(SHARED)/data/bi
 MARKETS ?= $(shell if [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then echo $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json; else echo user_data/data/binance-exchangeInfo.json; fi)
 EXCHANGE_API ?= https://api.binance.com
 CONFIG ?= user_data/config.example.json
+# End-to-end tests mostly wait on the replay clock (real time): several run side by side even on 2 cores.
+TEST_WORKERS ?= 4
 
 .PHONY: venv demo core-demo test lint bench clean data
 
@@ -39,7 +41,7 @@ data: venv
 test: venv data
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: venv
 	$(BIN)/ruff check .
