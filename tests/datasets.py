@@ -58,6 +58,14 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
     ("replay test_freqtrade_e2e download-data", "5m", BTC_ETH, "20250301-20250306"),
     ("test_backtest_parity 5m-relative", "5m", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"),
      "20250601-20250702"),
+    ("test_exchange_rules/test_exchange_e2e: a BTC 40 / XRP 30 / ADA 30 basket on each exchange's rules", "1h",
+     ("BTC/USDT", "XRP/USDT", "ADA/USDT"), "20240101-20240202"),
+    ("test_protocol_e2e: OKX and XT baskets", "1h", ("BTC/USDT", "ETH/USDT", "XRP/USDT", "SOL/USDT"),
+     "20240101-20240202"),
+    ("test_money_properties: random baskets over real 1h candles", "1h",
+     ("BTC/USDT", "ETH/USDT", "ADA/USDT", "XRP/USDT", "SOL/USDT", "LTC/USDT", "LINK/USDT", "DOGE/USDT"),
+     "20210101-20250102"),
+    ("test_records_cli", "1h", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"), "20240201-20240402"),
 ]
 
 
