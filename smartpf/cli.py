@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from smartpf_core import PRESETS, check_config, minimum_investment, parse_settings, simulate
+from smartpf_core import PRESETS, check_config, investment_problems, parse_settings, simulate
 
 from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
@@ -124,10 +124,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError("the timerange holds fewer than 2 candles; nothing to backtest")
     first = {p: float(candles.opens[p][1]) for p in spec.pairs}
     if all(v == v for v in first.values()):
-        minimum = minimum_investment(spec, {p: rules[p] for p in spec.pairs}, first)
-        if spec.investment < minimum.initial:
-            print(f"warning: investment {spec.investment:g} {spec.stake_currency} is below the minimum "
-                  f"{minimum.initial:.2f} for these market rules; some coins will not be bought", file=sys.stderr)
+        # a simulation runs anyway: what the bot would refuse is a warning here
+        for problem in investment_problems(spec, {p: rules[p] for p in spec.pairs}, first)[1]:
+            print(f"warning: {str(problem).removeprefix('warning: ')} (at the first candle's prices)", file=sys.stderr)
     result = simulate(spec, candles.times.tolist(), {p: candles.opens[p].tolist() for p in spec.pairs},
                       {p: candles.closes[p].tolist() for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs})
     summary = backtest_summary(result, spec, timeframe)
@@ -219,10 +218,11 @@ def _init_minimum_check(args: argparse.Namespace, spec: Any, stake: str) -> None
         print(f"note: the minimum investment was not checked ({where}); the bot checks it at start",
               file=sys.stderr)
         return
-    minimum = minimum_investment(spec, rules, prices)
-    if args.investment < minimum.initial:
-        raise UsageError(f"--investment {args.investment:g}: below the minimum investment "
-                         f"{minimum.initial:.2f} {stake} for this portfolio")
+    minimum, problems = investment_problems(spec, rules, prices)
+    for problem in problems:
+        if problem.level == "error":
+            raise UsageError(f"--investment {args.investment:g}: {problem.allowed}")
+        print(problem, file=sys.stderr)
     print(f"minimum investment {minimum.initial:.2f} {stake}; rebalances at the threshold "
           f"trade from {minimum.rebalance:.2f} {stake}", file=sys.stderr)
 
@@ -269,7 +269,7 @@ def cmd_minimum(args: argparse.Namespace) -> int:
                              "(or give them: --price BTC/USDT=37000)")
         prices.update(candles)
         source = f"last candle close in {args.datadir}" + (", others --price" if given else "")
-    m = minimum_investment(spec, rules, prices)
+    m, problems = investment_problems(spec, rules, prices)
     cur = spec.stake_currency
     print(f"prices:             {', '.join(f'{p} {prices[p]:g}' for p in spec.pairs)} ({source})")
     print(f"minimum investment: {m.initial:.2f} {cur} (every initial order clears its pair's minimum; "
@@ -277,7 +277,9 @@ def cmd_minimum(args: argparse.Namespace) -> int:
     print(f"rebalance minimum:  {m.rebalance:.2f} {cur} (below this a rebalance at the threshold of "
           f"{spec.describe_threshold()} is too small to trade)")
     print(f"your investment:    {spec.investment:g} {cur}")
-    return 0 if spec.investment >= m.initial else BAD_INPUT
+    for problem in problems:
+        print(problem)
+    return BAD_INPUT if any(p.level == "error" for p in problems) else 0
 
 
 def cmd_fetch_data(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from .events import Decision, Fill, Notice, Order, Reason, Snapshot
 from .intervals import format_interval, parse_interval
 from .market import MarketRules, Reserves, floor_to_step, min_order_value, min_position_value
 from .metrics import ValueTracker
-from .minimums import MinimumInvestment, minimum_investment
+from .minimums import MinimumInvestment, investment_problems, minimum_investment
 from .planner import Plan, PlannedOrder, SkippedOrder, plan_buys, plan_initial, plan_sells
 from .presets import PRESETS, Preset
 from .simulate import SimResult, simulate
@@ -20,7 +20,8 @@ __all__ = [
     "PRESETS", "STATE_VERSION", "Decision", "Engine", "Fill", "MarketRules", "Metrics", "MinimumInvestment",
     "Notice", "Order", "Plan", "PlannedOrder", "PortfolioSpec", "Preset", "Problem", "Reason", "Reserves",
     "SimResult", "Snapshot", "SkippedOrder", "Validation", "ValueTracker", "actual_weights", "deviation",
-    "floor_to_step", "format_interval", "largest_drift", "min_order_value", "min_position_value", "minimum_investment",
+    "floor_to_step", "format_interval", "investment_problems", "largest_drift", "min_order_value",
+    "min_position_value", "minimum_investment",
     "parse_interval", "parse_settings", "plan_buys", "plan_initial", "plan_sells", "portfolio_value", "simulate",
     "TIMEFRAMES", "check_config",
 ]

@@ -365,7 +365,7 @@ class Engine:
         weights = actual_weights(self.holdings, prices, self.cash, self._pairs())
         drift = largest_drift(weights, spec.weights, spec.threshold_type)
         if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
-            return Decision(now, reason=self._below_threshold(drift))
+            return Decision(now, reason=self._below_threshold(drift), checked=True)
         if trigger == "threshold" and drift is not None:  # (drift is None returned above; for mypy)
             why = (f"{drift.pair} at {drift.actual * 100:.2f} % vs target {drift.target * 100:.2f} %: deviation "
                    f"{drift.deviation:+.2f} beyond the threshold of {spec.describe_threshold()}")
@@ -378,13 +378,15 @@ class Engine:
         if sells.orders:
             op = self._new_op("rebalance", "sell", trigger, why, now)
             orders = self._issue(op, sells)
-            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),))
+            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),),
+                            checked=True)
         buys = self._plan_buys(snap)
         if buys.orders:
             op = self._new_op("rebalance", "buy", trigger, why, now)
             self.records[-1].skipped.extend(sells.skipped)
             orders = self._issue(op, buys)
-            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),))
+            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),),
+                            checked=True)
         skipped = (*sells.skipped, *buys.skipped)
         if skipped:
             lines = [s.describe(spec.stake_currency) for s in skipped]
@@ -392,7 +394,7 @@ class Engine:
                             {"trigger": trigger, "skipped": [_skipped_dict(s) for s in skipped]})
         else:
             reason = Reason(ev.BALANCED, f"{why}: nothing to trade, the portfolio is at target", {"trigger": trigger})
-        return Decision(now, reason=reason)
+        return Decision(now, reason=reason, checked=True)
 
     def _due(self, now: float) -> tuple[bool, str, Reason | None]:
         """Is a check due now, and of which kind; otherwise the reason why not."""

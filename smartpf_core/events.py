@@ -80,6 +80,9 @@ class Decision:
     orders: tuple[Order, ...] = ()
     reason: Reason | None = None
     notices: tuple[Notice, ...] = ()
+    # A rebalance check ran at this tick (the threshold or the schedule was evaluated), whatever it
+    # decided: hosts log the portfolio's figures then, not at every tick.
+    checked: bool = False
 
 
 # Reason codes, so hosts and tests need not match on words.

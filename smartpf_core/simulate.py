@@ -1,10 +1,10 @@
 """Run the same engine over price arrays: the core backtest.
 
-Conventions follow Freqtrade's backtester so the two can be compared: every order fills at the
-open of the candle of the tick it was decided in, with the fee on both sides; the first purchase
-happens at the second candle (an entry signal on the first candle fills at the next open); a
-two-phase rebalance sells at one candle and buys at the next. Values are taken at each candle's
-close; a missing candle carries the last close forward for valuation and blocks trading.
+Conventions follow Freqtrade's backtester so the two can be compared (``conventions.FREQTRADE``, which
+the strategy follows too): every order fills at the open of the candle of the tick it was decided
+in, with the fee on both sides; the first purchase happens at the second candle; a two-phase
+rebalance sells at one candle and buys at the next. Values are taken at each candle's close; a
+missing candle carries the last close forward for valuation and blocks trading.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .conventions import FREQTRADE
 from .engine import Engine
 from .events import Fill, Snapshot
 from .market import MarketRules, Reserves
@@ -44,7 +45,7 @@ def simulate(
     closes: Mapping[str, Sequence[float]],
     rules: Mapping[str, MarketRules] | None = None,
     reserves: Reserves | None = None,
-    first_trade_index: int = 1,
+    first_trade_index: int = FREQTRADE.first_trade_index,
 ) -> SimResult:
     """Replay ``times`` (epoch seconds, one per candle) with NaN for a missing candle."""
     engine = Engine(spec, rules, reserves)
@@ -58,7 +59,7 @@ def simulate(
             prices = {}
             for pair, col in zip(pairs, open_cols, strict=True):
                 price = col[i]
-                if price == price:  # not NaN
+                if FREQTRADE.tradable(price):
                     prices[pair] = price
             decision = engine.step(Snapshot(now, prices))
             for order in decision.orders:

@@ -34,8 +34,10 @@ from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
 from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
 from smartpf.store import PortfolioRow, PortfolioStore, StoreError, new_portfolio_id
-from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, minimum_investment
+from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, investment_problems
 from smartpf_core import events as ev
+from smartpf_core.conventions import FREQTRADE
+from smartpf_core.sizing import entry_stake, exit_stake
 from smartpf_core.startup import REFUSE, TERMINATED
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class SmartPortfolio(IStrategy):
         self._oracle: dict[str, dict[int, float]] = {}
         self._closes: dict[str, dict[int, float]] = {}
         self._first_ts: int | None = None
+        self._candle_index = -1  # backtesting: the index of the candle being processed
         self._last_ts: int | None = None
         self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
@@ -188,8 +191,8 @@ class SmartPortfolio(IStrategy):
         for pair in spec.pairs if spec else ():
             df = self.dp.historic_ohlcv(pair, timeframe)
             keys = [int(d.timestamp()) for d in df["date"]]
-            real = (df["volume"] > 0).tolist()
-            self._oracle[pair] = {k: o for k, o, ok in zip(keys, df["open"].tolist(), real, strict=True) if ok}
+            self._oracle[pair] = {k: o for k, o, v in zip(keys, df["open"].tolist(), df["volume"].tolist(), strict=True)
+                                  if FREQTRADE.tradable(o, v)}
             self._closes[pair] = dict(zip(keys, df["close"].tolist(), strict=True))
             if keys:
                 self._first_ts = keys[0] if self._first_ts is None else min(self._first_ts, keys[0])
@@ -199,11 +202,11 @@ class SmartPortfolio(IStrategy):
         problems = []
         prices = self._start_prices(spec)
         if prices and all(p > 0 for p in prices.values()):
-            minimum = minimum_investment(spec, rules, prices)
-            if spec.investment < minimum.initial:
-                problems.append(f"smart_portfolio.investment = {spec.investment:g}: below the minimum investment "
-                                f"{minimum.initial:.2f} {spec.stake_currency} for the market rules of "
-                                f"{minimum.binding_pair()}")
+            for problem in investment_problems(spec, rules, prices)[1]:
+                if problem.level == "error":
+                    problems.append(str(problem))
+                else:
+                    logger.warning("smartpf: %s", problem)
         # the bot's own open positions count (at their stake), or every restart would refuse
         fundable = self.wallets.get_total_stake_amount() if self.wallets else math.inf
         if spec.investment > fundable + 1e-6:
@@ -232,8 +235,9 @@ class SmartPortfolio(IStrategy):
         if self._backtesting:
             ts = int(now)
             self._candles.candle_opened(engine, ts)
-            if ts == self._first_ts:
-                return  # Freqtrade's first entry fills at the second candle (signal shifted by one)
+            self._candle_index += 1
+            if self._candle_index < FREQTRADE.first_trade_index:
+                return  # Freqtrade fills an entry signal at the next candle's open
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
@@ -323,7 +327,7 @@ class SmartPortfolio(IStrategy):
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return 0.0
-        return order.amount * current_rate * (1 + 1e-9)
+        return entry_stake(order.amount, current_rate)
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
                             current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any) -> bool:
@@ -358,12 +362,9 @@ class SmartPortfolio(IStrategy):
         if order is None or self.engine.order_status(order.id) != "planned":
             return None
         if order.side == "sell":
-            if order.full or order.amount >= trade.amount * (1 - 1e-9):
-                stake = -trade.stake_amount
-            else:
-                stake = -(order.amount * (1 + 1e-10)) * trade.stake_amount / trade.amount
+            stake = exit_stake(order.amount, trade.amount, trade.stake_amount, order.full)
         else:
-            stake = order.amount * current_rate * (1 + 1e-9)
+            stake = entry_stake(order.amount, current_rate)
         self.engine.order_placed(order.id)
         return stake, order.id
 
@@ -390,8 +391,7 @@ class SmartPortfolio(IStrategy):
         reason = decision.reason
         if reason is None or self._backtesting:
             return
-        if reason.code in (ev.BELOW_THRESHOLD, ev.ORDERS_TOO_SMALL, ev.BALANCED) and \
-                reason.details.get("seconds_to_next_check") is None and prices:
+        if decision.checked and prices:
             details = self.engine.details(prices)
             weights = ", ".join(f"{c['pair'].split('/')[0]} {c['actual_pct']:.2f}/{c['target_pct']:g} %"
                                 for c in details["coins"])
