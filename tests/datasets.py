@@ -56,6 +56,12 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
     ("test_backtest_parity 5m-majors-1pt", "5m", MAJORS, "20250301-20250402"),
     ("replay test_freqtrade_e2e download-data", "1h", BTC_ETH, "20250301-20250306"),
     ("replay test_freqtrade_e2e download-data", "5m", BTC_ETH, "20250301-20250306"),
+    ("test_fastsim 1h-2021-bt-case and crash cases; test_bt_crosscheck; benchmarks/bt_crosscheck.py", "1h",
+     ("BTC/USDT", "ETH/USDT", "ADA/USDT", "XRP/USDT"), "20210101-20220102"),
+    ("benchmarks/fast_backtest.py A (5m x 8 pairs x 2025)", "5m",
+     (*MAJORS, "ADA/USDT", "DOGE/USDT", "LTC/USDT"), "20250101-20260102"),
+    ("benchmarks/fast_backtest.py C (the 100-threshold sweep)", "1h",
+     ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT"), "20180601-20260502"),
     ("test_backtest_parity 5m-relative", "5m", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"),
      "20250601-20250702"),
 ]
