@@ -90,13 +90,15 @@ def sweep(repeat: int, step_runs: int, rules) -> None:
         step_seconds.append(s)
         identical &= same(result, results[threshold])
     step_total = sum(step_seconds) / len(step_seconds) * len(SWEEP)
-    label = "measured" if step_runs >= len(SWEEP) else f"extrapolated from {step_runs} runs ({', '.join(map(str, picks))})"
+    picked = ", ".join(map(str, picks))
+    label = "measured" if step_runs >= len(SWEEP) else f"extrapolated from {step_runs} runs ({picked})"
     print(f"C. sweep of {len(SWEEP)} thresholds ({SWEEP[0]}..{SWEEP[-1]} points), 1h 2018-06..2026-05 x "
           f"{len(LONG)} pairs ({len(candles):,} candles, {cells:,} asset-candles per run); "
           f"rebalances from {results[SWEEP[-1]].rebalances} to {results[SWEEP[0]].rebalances}; "
           f"step runs identical: {identical}")
     print(f"  step  total {step_total:8.2f} s  ({label})")
-    print(f"  fast  total {fast_total:8.2f} s  (median of {repeat} sweeps, one core)   {step_total / fast_total:6.1f}x step")
+    print(f"  fast  total {fast_total:8.2f} s  (median of {repeat} sweeps, one core)   "
+          f"{step_total / fast_total:6.1f}x step")
 
 
 def main() -> None:
