@@ -225,3 +225,51 @@ def test_skip_quiet_refuses_a_portfolio_with_an_operation_under_way():
     tick(engine, 0.0, {"BTC/USDT": 100.0, "ETH/USDT": 10.0})
     with pytest.raises(ValueError, match="skip_quiet"):
         engine.skip_quiet(60.0, {"BTC/USDT": 100.0, "ETH/USDT": 10.0})
+
+
+# ---------------------------------------------------------------- the execution model
+@pytest.mark.parametrize("engine", ["step", "fast"])
+def test_same_candle_fills_a_rebalance_on_one_candle_next_candle_on_two(datadir, real_rules, engine):
+    pairs = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT")
+    candles = load_candles(datadir, list(pairs), "1h", Timerange.parse("20240201-20240401"))
+    spec = spec_of(pairs, threshold=2)
+    rules = {p: real_rules[p] for p in pairs}
+    spans = {}
+    for execution in ("next-candle", "same-candle"):
+        result, _ = run_backtest(engine, spec, candles.times, candles.opens, candles.closes, rules, execution)
+        rebalances = [r for r in result.engine.records if r.kind == "rebalance"]
+        assert len(rebalances) >= 5
+        spans[execution] = rebalances
+    two_phase = [r for r in spans["next-candle"] if {t.side for t in r.trades} == {"sell", "buy"}]
+    assert two_phase
+    for record in two_phase:  # sells at the trigger's open, buys at the next candle's open
+        assert {t.time for t in record.trades if t.side == "sell"} == {record.started_at}
+        assert {t.time for t in record.trades if t.side == "buy"} == {record.started_at + 3600}
+        assert record.finished_at == record.started_at + 7200  # booked done on the tick after the buys
+    for record in spans["same-candle"]:  # every trade of the operation at the trigger candle's open
+        assert {t.time for t in record.trades} == {record.started_at} == {record.finished_at}
+        for trade in record.trades:
+            assert trade.price == candles.opens[trade.pair][list(candles.times).index(record.started_at)]
+
+
+def test_same_candle_evaluates_exits_right_after_the_purchase():
+    """A stop-loss already crossed by the initial purchase's fees fires on that same candle in same-candle mode."""
+    spec = parse_settings({"stake_currency": "USDT", "fee": 0.01, "smart_portfolio": {
+        "assets": {"BTC": 50, "ETH": 50}, "investment": 1000, "stop_loss": 0.5}}).spec
+    times = np.array([0, 60, 120, 180], dtype=np.int64)
+    opens = {"BTC/USDT": np.full(4, 100.0), "ETH/USDT": np.full(4, 10.0)}
+    same = simulate_fast(spec, times, opens, opens, execution="same-candle")
+    nxt = simulate_fast(spec, times, opens, opens, execution="next-candle")
+    assert same.engine.termination["requested_at"] == same.engine.termination["at"] == 60  # buy, sell, done
+    assert nxt.engine.termination["requested_at"] == 120 and nxt.engine.termination["at"] == 180
+    step = simulate(spec, times.tolist(), {p: v.tolist() for p, v in opens.items()},
+                    {p: v.tolist() for p, v in opens.items()}, execution="same-candle")
+    assert step.engine.to_dict() == same.engine.to_dict()
+
+
+def test_an_unknown_execution_is_refused():
+    spec = make_spec()
+    with pytest.raises(ValueError, match="execution 'instant'"):
+        simulate(spec, [0, 60], {"BTC/USDT": [1.0, 1.0]}, {"BTC/USDT": [1.0, 1.0]}, execution="instant")
+    with pytest.raises(ValueError, match="execution 'instant'"):
+        simulate_fast(spec, [0, 60], {"BTC/USDT": [1.0, 1.0]}, {"BTC/USDT": [1.0, 1.0]}, execution="instant")
