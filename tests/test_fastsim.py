@@ -171,6 +171,12 @@ def test_cli_engines_agree_and_report_their_time(capsys, datadir, tmp_path):
     assert {k: v for k, v in out["fast"].items() if k not in strip} == \
         {k: v for k, v in out["step"].items() if k not in strip}
     assert out["fast"]["rebalances"] >= 1
+    records = tmp_path / "records.csv"
+    assert main(["backtest", "-c", str(path), "--datadir", str(datadir), "--timerange", "20250301-20250401",
+                 "--execution", "same-candle", "--records", str(records), "--json"]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["execution"] == "same-candle" and same["engine"] == "fast"
+    assert len(records.read_text().splitlines()) == same["orders"] + 1
 
 
 def test_bad_engine_or_execution_exits_2(capsys, tmp_path):
