@@ -111,7 +111,7 @@ def _next_candidate(engine: Engine, market: _Market, start: int) -> int:
     """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``)."""
     spec = engine.spec
     n = market.n
-    held = [(market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in engine.holdings.items()
+    held = [(p, market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in engine.holdings.items()
             if q and p in market.cols]
     unpriced_holding = any(q and p not in market.cols for p, q in engine.holdings.items())
     if unpriced_holding:
@@ -144,7 +144,7 @@ def _next_candidate(engine: Engine, market: _Market, start: int) -> int:
         cand = market.force[s:e].copy()
         value: np.ndarray | float = cash
         parts = []
-        for col, qty, _ in held:
+        for _, col, qty, _ in held:
             x = qty * col[s:e]
             parts.append(x)
             value = value + x
@@ -158,8 +158,7 @@ def _next_candidate(engine: Engine, market: _Market, start: int) -> int:
                 cand |= rate <= -sl + 1e-9 + _REL_MARGIN * abs(sl) + _ABS_MARGIN
         if not scheduled:
             drift = np.zeros(e - s, dtype=bool)
-            for (_, _, target), x, pair in zip(held, parts, [p for p, q in engine.holdings.items()
-                                                             if q and p in market.cols], strict=True):
+            for (pair, _, _, target), x in zip(held, parts, strict=True):
                 band = bands.get(pair, 0.0) if target > 0 else 0.0
                 drift |= np.abs(x - target * value_arr) > (band - margin) * value_arr
             for target in unheld_targets:  # a coin not held deviates by its whole target
