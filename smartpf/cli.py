@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from smartpf_core import PRESETS, check_config, investment_problems, parse_settings, simulate
+from smartpf_core import PRESETS, check_config, investment_problems, parse_settings
 
 from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
+from .fastsim import ENGINES, EXECUTIONS, run_backtest
 from .freqtrade_config import freqtrade_config
 from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
@@ -127,9 +128,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         # a simulation runs anyway: what the bot would refuse is a warning here
         for problem in investment_problems(spec, {p: rules[p] for p in spec.pairs}, first)[1]:
             print(f"warning: {str(problem).removeprefix('warning: ')} (at the first candle's prices)", file=sys.stderr)
-    result = simulate(spec, candles.times.tolist(), {p: candles.opens[p].tolist() for p in spec.pairs},
-                      {p: candles.closes[p].tolist() for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs})
+    result, seconds = run_backtest(args.engine, spec, candles.times, {p: candles.opens[p] for p in spec.pairs},
+                                   {p: candles.closes[p] for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs},
+                                   execution=args.execution)
     summary = backtest_summary(result, spec, timeframe)
+    summary.update({"engine": args.engine, "execution": args.execution, "simulation_seconds": seconds})
     if args.records:
         try:
             count = write_records(args.records, result.engine)
@@ -323,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeframe", help="candle size, default the config's timeframe")
     p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (default): steps the engine only where numpy finds something could happen; step: "
+                        "every candle. Both give the same orders")
+    p.add_argument("--execution", choices=EXECUTIONS, default="next-candle",
+                   help="next-candle (default, as Freqtrade backtesting): a rebalance's buys fill one candle after "
+                        "its sells; same-candle: on the same candle, at the same open, as live trading")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--records", metavar="FILE",
                    help="write one CSV row per filled order: time,operation_id,operation_kind,trigger,pair,side,"

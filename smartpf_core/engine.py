@@ -454,6 +454,45 @@ class Engine:
                        "moves": [{"pair": j.pair, "accepted": j.accepted, "price": j.price, "since": j.since}
                                  for j in jumps]})
 
+    # ------------------------------------------------------------------ skipping quiet ticks
+    def at_rest(self, prices: Mapping[str, float]) -> bool:
+        """True when only the prices can start anything: running, no operation, no pending change or
+        unconfirmed jump, and the guard's accepted prices are ``prices`` (the tick just stepped).
+
+        From such a state a host may skip ticks it has proven quiet (see ``skip_quiet``): every rule that
+        could act on them (take-profit, stop-loss, the guard's jump, a due check) is a function of the
+        prices and of holdings that cannot change until the engine acts.
+        """
+        spec = self.spec
+        if self.status != "running" or self.op is not None or self.targets_dirty or spec.terminate is not None:
+            return False
+        if abs(spec.investment - (self.invested - self.withdrawal_kept)) > EPS or self.pending_withdrawal > EPS:
+            return False
+        if self.last_check is None or (spec.mode == "scheduled" and self.last_schedule is None):
+            return False
+        if self.guard.pending:
+            return False
+        accepted = self.guard.accepted
+        return all(accepted.get(pair) == prices.get(pair) for pair in self._pairs())
+
+    def skip_quiet(self, now: float, prices: Mapping[str, float]) -> None:
+        """Book-keep ticks a host skipped, ending with the tick at ``now`` with ``prices``, as stepping them
+        would have: the guard accepts these prices and the check index advances to ``now``.
+
+        Only valid from ``at_rest`` and when the host has proven that on every skipped tick every price was
+        valid and within the guard of the previous one, no exit rule fired, and no due check found a drift
+        beyond the threshold or a schedule boundary (the fast simulator, ``smartpf.fastsim``, proves it with
+        margins and steps the engine on every tick it cannot rule out). The skipped ticks' reasons are not
+        produced (``last_reason`` keeps the last stepped one).
+        """
+        if self.status != "running" or self.op is not None:
+            raise ValueError("skip_quiet: only a running portfolio with no operation under way has quiet ticks")
+        for pair in self._pairs():
+            self.guard.accept(pair, prices[pair])
+        idx = proportional_index(now, self.spec.check_interval)
+        if self.last_check is None or idx > self.last_check:
+            self.last_check = idx
+
     # ------------------------------------------------------------------ host reports
     def order_placed(self, order_id: str) -> bool:
         """The host sent the order: stop re-emitting it. False if the engine does not know the id."""

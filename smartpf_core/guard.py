@@ -47,12 +47,12 @@ class PriceGuard:
             price = prices[pair]
             ref = self.accepted.get(pair)
             if limit_pct is None or ref is None or _within(price, ref, limit_pct):
-                self._accept(pair, price)
+                self.accept(pair, price)
                 continue
             pend = self.pending.get(pair)
             if pend is not None and _within(price, pend[0], limit_pct):
                 if now - pend[1] >= hold_for - 1e-9:
-                    self._accept(pair, price)
+                    self.accept(pair, price)
                     continue
                 jumps.append(Jump(pair, ref, price, pend[1]))
                 continue
@@ -60,7 +60,8 @@ class PriceGuard:
             jumps.append(Jump(pair, ref, price, now))
         return jumps
 
-    def _accept(self, pair: str, price: float) -> None:
+    def accept(self, pair: str, price: float) -> None:
+        """Take ``price`` as the last accepted one (any jump pending for ``pair`` is settled)."""
         self.accepted[pair] = price
         self.pending.pop(pair, None)
 

@@ -60,10 +60,12 @@ def floor_to_step(amount: float, step: float) -> float:
     if step <= 0:
         return amount
     units = math.floor(amount / step + EPS)
-    result = round(units * step, _decimals(step) + 1)
+    # rounded to the step's own decimals: units * step in floats can carry a digit past them (an exchange's
+    # amount_to_precision would then change the order)
+    result = round(units * step, _decimals(step))
     while result > amount * (1 + 1e-12) and units > 0:
         units -= 1
-        result = round(units * step, _decimals(step) + 1)
+        result = round(units * step, _decimals(step))
     return max(result, 0.0)
 
 
