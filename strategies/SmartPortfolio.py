@@ -91,7 +91,7 @@ class SmartPortfolio(IStrategy):
         self._oracle: dict[str, dict[int, float]] = {}
         self._closes: dict[str, dict[int, float]] = {}
         self._first_ts: int | None = None
-        self._candle_index = -1  # backtesting: the index of the candle being processed
+        self._first_trade_ts = 0  # backtesting: the candle of the first purchase
         self._last_ts: int | None = None
         self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
@@ -197,6 +197,9 @@ class SmartPortfolio(IStrategy):
             if keys:
                 self._first_ts = keys[0] if self._first_ts is None else min(self._first_ts, keys[0])
                 self._last_ts = keys[-1] if self._last_ts is None else max(self._last_ts, keys[-1])
+        times = sorted(set().union(*(s.keys() for s in self._closes.values()))) if self._closes else []
+        if times:
+            self._first_trade_ts = times[min(FREQTRADE.first_trade_index, len(times) - 1)]
 
     def _check_funding(self, spec: PortfolioSpec, rules: dict) -> list[str]:
         problems = []
@@ -235,9 +238,8 @@ class SmartPortfolio(IStrategy):
         if self._backtesting:
             ts = int(now)
             self._candles.candle_opened(engine, ts)
-            self._candle_index += 1
-            if self._candle_index < FREQTRADE.first_trade_index:
-                return  # Freqtrade fills an entry signal at the next candle's open
+            if ts < self._first_trade_ts:
+                return  # Freqtrade fills an entry signal at the next candle's open (conventions.FREQTRADE)
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:

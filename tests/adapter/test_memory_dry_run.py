@@ -186,9 +186,9 @@ def test_two_bots_with_one_name_on_two_databases_keep_their_own_portfolios(tmp_p
         two = DryRun(ex, tmp_path / "two", dict(BASKET), bot_name="twin")
         two.user_data = one.user_data
         one.start()
-        two.start()
         try:
-            basket_bought(one)
+            basket_bought(one)  # then the second: two Freqtrades creating one user_data at once race on mkdir
+            two.start()
             basket_bought(two)
             time.sleep(QUIET)
             assert len(one.orders()) == 2 and len(two.orders()) == 2
