@@ -72,13 +72,14 @@ class Faults:
         self.order_error_rate = 0.0    # POST /api/v3/order: refused with one of ``order_errors``
         self.order_errors: tuple[str, ...] = tuple(ORDER_ERRORS)
         self.expire_after_partial = False  # market orders fill one part, the rest expires
+        self.answer_delay_ms = 0  # POST /api/v3/order: acted on at once, answered this much later
         self.lost = 0
         self.order_failures = 0
 
     def update(self, changes: dict, now_ms: int) -> None:
         """Apply admin changes: outage, frozen (bool), latency_ms, latency_paths, fail_rate, seed."""
         allowed = {"outage", "frozen", "latency_ms", "latency_paths", "fail_rate", "seed", "lost_response_rate",
-                   "order_error_rate", "order_errors", "expire_after_partial"}
+                   "order_error_rate", "order_errors", "expire_after_partial", "answer_delay_ms"}
         unknown = set(changes) - allowed
         if unknown:
             raise FaultError(f"unknown fault setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -93,6 +94,7 @@ class Faults:
                                   or not all(k in ORDER_ERRORS for k in kinds)):
             raise FaultError(f"order_errors {kinds!r}: must be a non-empty list of {sorted(ORDER_ERRORS)}")
         latency = _ms(changes["latency_ms"], "latency_ms") if "latency_ms" in changes else None
+        delay = _ms(changes["answer_delay_ms"], "answer_delay_ms") if "answer_delay_ms" in changes else None
         paths = changes.get("latency_paths")
         if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
             raise FaultError(f"latency_paths {paths!r}: must be a list of paths like \"/api/v3/depth\" or null")
@@ -115,6 +117,8 @@ class Faults:
                 self.order_error_rate = order_rate
             if kinds is not None:
                 self.order_errors = tuple(kinds)
+            if delay is not None:
+                self.answer_delay_ms = delay
             if "expire_after_partial" in changes:
                 self.expire_after_partial = changes["expire_after_partial"]
             if latency is not None:
@@ -173,6 +177,7 @@ class Faults:
             "order_error_rate": self.order_error_rate,
             "order_errors": list(self.order_errors),
             "expire_after_partial": self.expire_after_partial,
+            "answer_delay_ms": self.answer_delay_ms,
             "responses_lost": self.lost,
             "order_errors_injected": self.order_failures,
         }

@@ -282,6 +282,8 @@ class Handler(BaseHTTPRequestHandler):
         except LookupError:
             self._send(*self._unknown(path))
             return
+        if placing and status == 200 and st.faults.answer_delay_ms:  # the fill is done; the answer waits
+            time.sleep(st.faults.answer_delay_ms / 1000)
         if placing and status == 200 and st.faults.draw_lost():
             sys.stderr.write(f"smartpf replay: answer lost for order {payload.get('orderId')}\n")  # type: ignore[union-attr]
             self._drop()
