@@ -252,7 +252,12 @@ class SmartPortfolio(IStrategy):
         if not self._backtesting and not self.config.get("dry_run", True):
             # Live: Freqtrade refreshes its wallet only after its own orders: re-read the exchange's balance,
             # or money moved outside the bot (a withdrawal) would buy with cash that is not there.
-            self.wallets.update()
+            try:
+                self.wallets.update()
+            except Exception as exc:  # noqa: BLE001 - an unreachable exchange: decide nothing blind
+                logger.warning("smartpf: cannot read the account's balance (%s): no order this loop", exc)
+                self._orders = {}
+                return
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
                                         spendable=spendable))
