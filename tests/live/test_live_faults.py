@@ -9,12 +9,17 @@ Each test runs its own server (free port) and bot folder, so they run in paralle
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from smartpf.replay.testing import running_replay
 
+from ..replay.test_binance_accounts import client
 from .livebot import Ledger, LiveBot, free_port
 from .test_live_bot import BASKET, PAIRS, exchange_orders, weights, within_band
 
@@ -179,3 +184,48 @@ def test_kill_the_exchange_the_ledger_survives(tmp_path):
                 finish(bot, ledger, second)
         finally:
             bot.kill()
+
+
+def reconcile(bot: LiveBot, *extra: str) -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).parent / "smartpf"), "reconcile", "-c", str(bot.config_path), *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=bot.workdir)
+
+
+def test_money_moved_outside_the_bot_is_reported(tmp_path):
+    """ETH withdrawn from the account and a BTC buy placed by hand, both outside the bot: `smartpf reconcile`
+    names the difference and the orphan (exit 1); the restarted bot reports the orphan, does not count it,
+    does not crash and places no order it cannot pay for."""
+    with running_replay(clock="replay", scenario={"flat": True}, pairs=PAIRS, accounts=True,
+                        balances={"USDT": 2000}) as ex:
+        bot = LiveBot(ex, tmp_path, dict(BASKET))
+        ledger = Ledger("moved_outside", bot)
+        bot.start()
+        try:
+            bot.wait_for("the basket", lambda: len(bot.filled("smartpf-entry")) == 2)
+            ledger.check_holdings("the basket")
+            # the portfolio is saved once per loop: agreement comes with the next loop
+            bot.wait_for("the three records to agree", lambda: reconcile(bot).returncode == 0, timeout=30)
+            assert "agree" in reconcile(bot).stdout
+            assert bot.stop() == 130
+            ex.withdraw("ETH", 0.01)
+            manual = client(ex).create_order("BTC/USDT", "market", "buy", 0.0002)
+            result = reconcile(bot, "--json")
+            assert result.returncode == 1, result.stdout + result.stderr
+            report = json.loads(result.stdout)
+            eth = next(r for r in report["coins"] if r["coin"] == "ETH")
+            assert eth["difference"] == pytest.approx(-0.01, abs=1e-4) and eth["database"] == pytest.approx(eth["state"])
+            assert [o["id"] for o in report["orphans"]] == [manual["id"]]
+            text = reconcile(bot)
+            assert "<- differs" in text.stdout and f"orphan: order {manual['id']}" in text.stdout
+            before = len(bot.log())
+            bot.start()
+            bot.wait_for("the orphan reported", lambda: "matches no order of the portfolio" in bot.log()[before:],
+                         timeout=90)
+            time.sleep(10)
+            assert bot.alive()
+            assert not [r for r in ex.account()["rejections"] if r["code"] == -2010]
+            assert len(exchange_orders(bot)) == 3  # the basket and the hand-placed buy; nothing from the bot
+        finally:
+            rc = bot.stop()
+            ledger.write()
+        assert rc == 130 and "Traceback" not in bot.log()
