@@ -213,7 +213,8 @@ def test_money_moved_outside_the_bot_is_reported(tmp_path):
             assert result.returncode == 1, result.stdout + result.stderr
             report = json.loads(result.stdout)
             eth = next(r for r in report["coins"] if r["coin"] == "ETH")
-            assert eth["difference"] == pytest.approx(-0.01, abs=1e-4) and eth["database"] == pytest.approx(eth["state"])
+            assert eth["difference"] == pytest.approx(-0.01, abs=1e-4)
+            assert eth["database"] == pytest.approx(eth["state"])
             assert [o["id"] for o in report["orphans"]] == [manual["id"]]
             text = reconcile(bot)
             assert "<- differs" in text.stdout and f"orphan: order {manual['id']}" in text.stdout

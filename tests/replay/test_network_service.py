@@ -7,6 +7,8 @@ with Retry-After, -1021, and a market order that expires after a partial fill.""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -186,3 +188,15 @@ def test_concurrent_clients_still_served(service):
     for t in threads:
         t.join()
     assert results == [200] * 6
+
+
+@pytest.mark.parametrize("args, option", [(["--lost-response-rate", "2"], "--lost-response-rate"),
+                                          (["--order-errors", "418"], "--order-errors"),
+                                          (["--idle-timeout", "0"], "--idle-timeout"),
+                                          (["--admin-token", "short"], "--admin-token")])
+def test_bad_fault_and_service_options_give_one_line_and_exit_2(args, option):
+    result = subprocess.run([sys.executable, "-m", "smartpf.replay", "--port", "0", "--pairs", "BTC/USDT", *args],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert option in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
