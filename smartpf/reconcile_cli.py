@@ -4,7 +4,8 @@ Three records of the same coins can drift apart: the exchange's account (the tru
 trade database (Freqtrade's open trades) and the portfolio saved in that database (the engine's
 holdings). This command reads all three, with the config's own exchange keys (through ccxt, as
 Freqtrade would, the replay exchange's address included), and prints every difference, plus every
-orphan: an order the exchange filled since the portfolio started that the trade database does not know.
+orphan: an order the exchange filled since the portfolio started (at most 23 hours back: Binance
+answers allOrders for 24 hours from its start) that the trade database does not know.
 
 Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 1 when they
 differ, 2 on bad input or an exchange that cannot be read.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,11 +69,12 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         database[coin] = database.get(coin, 0.0) + float(trade.amount)
     known = {str(o.order_id) for t in Trade.get_trades_proxy() for o in t.orders if o.order_id}
     client = exchange_client(config)
-    since = engine.started_at if engine is not None and engine.started_at else 0.0
+    # the portfolio's start, at most 23 hours back (Binance answers allOrders for 24 hours from startTime)
+    since = max((engine.started_at or 0.0) if engine is not None else 0.0, time.time() - 23 * 3600)
     try:
         client.load_markets()
         balance = client.fetch_balance()
-        orders = [o for p in pairs for o in client.fetch_orders(p, since=int(since * 1000) - 5000 or None)]
+        orders = [o for p in pairs for o in client.fetch_orders(p, since=int(since * 1000) - 5000)]
     except Exception as exc:  # noqa: BLE001 - any ccxt failure is one line, exit 2
         raise PortfolioCommandError(f"cannot read the exchange {config['exchange'].get('name')} with the config's "
                                     f"keys: {type(exc).__name__}: {exc}") from None

@@ -31,6 +31,7 @@ from smartpf_core import Engine
 logger = logging.getLogger(__name__)
 
 RESOLVE = "smartpf reconcile -c CONFIG"
+WINDOW = 23 * 3600.0  # seconds looked back on the first check (Binance's allOrders spans 24 hours at most)
 
 
 class OrphanWatch:
@@ -48,7 +49,10 @@ class OrphanWatch:
         pairs = set(engine._pairs()) if not self.checked_once else pending
         if not pairs:
             return [], set()
-        since = engine.started_at if engine.started_at is not None else now - 86400
+        # Binance answers allOrders for at most 24 hours from startTime: look back within that window
+        since = max(engine.started_at or 0.0, now - WINDOW)
+        if self.checked_once:
+            since = max(since, op_started - 60.0)
         since_dt = datetime.fromtimestamp(since, UTC) - timedelta(seconds=5)
         exchange = ftdoor.exchange_of(self.strategy.dp)
         lines: list[str] = []
