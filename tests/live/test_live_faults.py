@@ -209,6 +209,7 @@ def test_money_moved_outside_the_bot_is_reported(tmp_path):
             assert bot.stop() == 130
             ex.withdraw("ETH", 0.01)
             manual = client(ex).create_order("BTC/USDT", "market", "buy", 0.0002)
+            ledger.outside.add(manual["id"])
             result = reconcile(bot, "--json")
             assert result.returncode == 1, result.stdout + result.stderr
             report = json.loads(result.stdout)
@@ -226,6 +227,7 @@ def test_money_moved_outside_the_bot_is_reported(tmp_path):
             assert bot.alive()
             assert not [r for r in ex.account()["rejections"] if r["code"] == -2010]
             assert len(exchange_orders(bot)) == 3  # the basket and the hand-placed buy; nothing from the bot
+            assert ledger.duplicates() == []
         finally:
             rc = bot.stop()
             ledger.write()
