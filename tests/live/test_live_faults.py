@@ -218,6 +218,7 @@ def test_money_moved_outside_the_bot_is_reported(tmp_path):
             assert eth["database"] == pytest.approx(eth["state"])
             assert [o["id"] for o in report["orphans"]] == [manual["id"]]
             text = reconcile(bot)
+            print(text.stdout)  # shown with -s: the README's example
             assert "<- differs" in text.stdout and f"orphan: order {manual['id']}" in text.stdout
             before = len(bot.log())
             bot.start()
