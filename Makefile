@@ -2,13 +2,15 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SHARED ?= ../shared
+SHARED ?= $(or $(SMARTPF_SHARED),../shared)
 # The real shared candles and exchange rules when they are beside the clone; otherwise files fetched
-# from the exchange's public API into user_data/ (see `data`).
+# from the exchange's public API into user_data/ (see `data`). smartpf/paths.py resolves the same way.
 DATADIR ?= $(shell if [ -d $(SHARED)/data/binance ]; then echo $(SHARED)/data/binance; else echo user_data/data/binance; fi)
 MARKETS ?= $(shell if [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then echo $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json; else echo user_data/data/binance-exchangeInfo.json; fi)
 EXCHANGE_API ?= https://api.binance.com
 CONFIG ?= user_data/config.example.json
+# End-to-end tests mostly wait on the replay clock (real time): several run side by side even on 2 cores.
+TEST_WORKERS ?= 4
 
 .PHONY: venv demo core-demo test lint bench clean data
 
@@ -29,23 +31,25 @@ demo: venv data
 core-demo: venv data
 	$(BIN)/smartpf backtest -c $(CONFIG) --datadir $(DATADIR) --markets $(MARKETS)
 
-# On a clone without ../shared: fetch the candles (freqtrade download-data) and the exchange rules.
+# On a clone without ../shared: fetch exactly the candles and exchange rules the tests (and the demo) read,
+# listed in tests/datasets.py, from EXCHANGE_API with freqtrade download-data. A no-op beside ../shared.
 data: venv
-	@if [ -z "$$(ls $(DATADIR) 2>/dev/null)" ]; then \
-	  $(BIN)/smartpf fetch-data -c $(CONFIG) --datadir $(DATADIR); fi
-	@if [ ! -f $(MARKETS) ]; then mkdir -p $$(dirname $(MARKETS)) && \
-	  $(BIN)/python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
-	    "$(EXCHANGE_API)/api/v3/exchangeInfo" $(MARKETS); fi
+	@if [ -d $(SHARED)/data/binance ] && [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then \
+	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
+	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
 
-test: venv
+test: venv data
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: venv
 	$(BIN)/ruff check .
 
 bench: venv
 	$(BIN)/python benchmarks/core_backtest.py
+	$(BIN)/python benchmarks/fast_backtest.py
+	$(BIN)/python benchmarks/bt_crosscheck.py
 	$(BIN)/python benchmarks/freqtrade_backtest.py
 	$(BIN)/python benchmarks/live_order_bench.py
 

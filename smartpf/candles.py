@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smartpf_core.conventions import FREQTRADE
+
 
 class CandleError(Exception):
     pass
@@ -70,7 +72,7 @@ def load_candles(datadir: str | Path, pairs: list[str], timeframe: str, timerang
                 f"no {timeframe} candles for {pair}: {path} does not exist "
                 f"(download them with: freqtrade download-data --pairs {pair} -t {timeframe} --datadir {datadir})"
             )
-        df = pd.read_feather(path, columns=["date", "open", "close"])
+        df = pd.read_feather(path, columns=["date", "open", "close", "volume"])
         if timerange.start is not None:
             df = df[df["date"] >= timerange.start]
         if timerange.stop is not None:
@@ -82,6 +84,8 @@ def load_candles(datadir: str | Path, pairs: list[str], timeframe: str, timerang
     for df in frames.values():
         index = index.union(df.index)
     times = (index.as_unit("s").asi8 if hasattr(index, "as_unit") else index.asi8 // 10**9).astype(np.int64)
-    opens = {p: df["open"].reindex(index).to_numpy(dtype=float) for p, df in frames.items()}
+    # a candle filled up for a gap (volume 0) is missing, as the strategy sees it (conventions.FREQTRADE)
+    opens = {p: df["open"].where((df["volume"] > FREQTRADE.min_volume) & (df["open"] > 0))
+             .reindex(index).to_numpy(dtype=float) for p, df in frames.items()}
     closes = {p: df["close"].reindex(index).to_numpy(dtype=float) for p, df in frames.items()}
     return Candles(times, opens, closes)

@@ -14,18 +14,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from smartpf_core import PRESETS, minimum_investment, parse_settings, simulate
+from smartpf_core import PRESETS, check_config, investment_problems, parse_settings
 
 from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
+from .fastsim import ENGINES, EXECUTIONS, run_backtest
 from .freqtrade_config import freqtrade_config
 from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
-from .report import backtest_summary, format_summary
+from .report import backtest_summary, format_summary, write_records
 
 BAD_INPUT = 2
 MARKETS_HELP = "exchange rules: a raw Binance exchangeInfo JSON or ccxt markets JSON (format recognised)"
+CHECKED_AT_START = ("checked only at start, against the exchange: the account can fund the investment, and the "
+                    "investment clears every pair's minimum order at live prices (estimate it: smartpf minimum)")
 
 
 class UsageError(Exception):
@@ -51,12 +54,13 @@ def _load_spec(config_paths: list[str]) -> tuple[dict[str, Any], Any]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """What the bot refuses, by the same function the strategy calls (smartpf_core.check_config)."""
     try:
         config = load_configs(args.config)
     except ConfigError as exc:
         print(exc)
         return BAD_INPUT
-    result = parse_settings(config)
+    result = check_config(config)
     for line in result.lines():
         print(line)
     if not result.ok:
@@ -66,6 +70,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rule = f"threshold {spec.describe_threshold()}" if spec.mode == "proportional" else (
         f"every {spec.to_dict()['interval']}")
     print(f"valid: {assets}; {spec.investment:g} {spec.stake_currency}; {spec.mode}, {rule}")
+    print(CHECKED_AT_START)
     return 0
 
 
@@ -120,13 +125,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError("the timerange holds fewer than 2 candles; nothing to backtest")
     first = {p: float(candles.opens[p][1]) for p in spec.pairs}
     if all(v == v for v in first.values()):
-        minimum = minimum_investment(spec, {p: rules[p] for p in spec.pairs}, first)
-        if spec.investment < minimum.initial:
-            print(f"warning: investment {spec.investment:g} {spec.stake_currency} is below the minimum "
-                  f"{minimum.initial:.2f} for these market rules; some coins will not be bought", file=sys.stderr)
-    result = simulate(spec, candles.times.tolist(), {p: candles.opens[p].tolist() for p in spec.pairs},
-                      {p: candles.closes[p].tolist() for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs})
+        # a simulation runs anyway: what the bot would refuse is a warning here
+        for problem in investment_problems(spec, {p: rules[p] for p in spec.pairs}, first)[1]:
+            print(f"warning: {str(problem).removeprefix('warning: ')} (at the first candle's prices)", file=sys.stderr)
+    result, seconds = run_backtest(args.engine, spec, candles.times, {p: candles.opens[p] for p in spec.pairs},
+                                   {p: candles.closes[p] for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs},
+                                   execution=args.execution)
     summary = backtest_summary(result, spec, timeframe)
+    summary.update({"engine": args.engine, "execution": args.execution, "simulation_seconds": seconds})
+    if args.records:
+        try:
+            count = write_records(args.records, result.engine)
+        except OSError as exc:
+            raise UsageError(f"--records {args.records}: cannot write the file ({exc.strerror or exc})") from exc
+        print(f"wrote {count} trading records to {args.records}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -149,6 +161,8 @@ def _number_arg(text: str) -> float:
         value = float(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
 
 
@@ -156,35 +170,64 @@ def cmd_init(args: argparse.Namespace) -> int:
     preset = PRESETS.get(args.preset)
     if preset is None:
         raise UsageError(f"--preset {args.preset!r}: unknown; choose one of {', '.join(PRESETS)}")
-    config = freqtrade_config(preset.settings(args.investment), stake_currency=args.stake_currency,
+    stake = args.stake_currency.strip().upper()
+    config = freqtrade_config(preset.settings(args.investment), stake_currency=stake,
                               timeframe=args.timeframe, bot_name=args.bot_name)
-    result = parse_settings(config)
+    result = check_config(config)
     if not result.ok:
         for line in result.lines():
             print(line, file=sys.stderr)
         return BAD_INPUT
-    if Path(args.markets).exists():
-        rules = _rules(args.markets)
-        prices = _latest_prices(Path(args.datadir), result.spec.pairs) if args.datadir else None
-        if prices and all(p in rules for p in prices):
-            minimum = minimum_investment(result.spec, rules, prices)
-            if args.investment < minimum.initial:
-                raise UsageError(f"--investment {args.investment:g}: below the minimum investment "
-                                 f"{minimum.initial:.2f} {args.stake_currency} for this portfolio")
-            print(f"minimum investment {minimum.initial:.2f} {args.stake_currency}; rebalances at the threshold "
-                  f"trade from {minimum.rebalance:.2f} {args.stake_currency}", file=sys.stderr)
+    _init_minimum_check(args, result.spec, stake)
     text = json.dumps(config, indent=4) + "\n"
     if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
     out = Path(args.output)
+    if out.is_dir():
+        raise UsageError(f"-o {out}: is a directory; give the config file's name, e.g. {out / 'config.json'}")
     if out.exists() and not args.force:
         raise UsageError(f"-o {out}: the file exists; pass --force to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"-o {out}: cannot write the file ({exc.strerror or exc})") from exc
     print(f"wrote {out}: {preset.title}, {args.investment:g} {args.stake_currency}. "
           f"Next: smartpf validate -c {out}")
     return 0
+
+
+def _init_minimum_check(args: argparse.Namespace, spec: Any, stake: str) -> None:
+    """The minimum investment at the latest candles' prices. A --datadir or --markets given on purpose must
+    work; when the defaults are missing (a clone without the shared data), say that the check is left to start."""
+    explicit = args.datadir is not None or args.markets is not None
+    datadir = Path(args.datadir if args.datadir is not None else paths.DEFAULT_DATADIR)
+    markets = args.markets if args.markets is not None else str(paths.DEFAULT_MARKETS)
+    if args.datadir is not None and not datadir.is_dir():
+        raise UsageError(f"--datadir {datadir}: no such directory (candles to take current prices from)")
+    if args.markets is not None or Path(markets).exists():
+        rules = _rules(markets)
+    else:
+        rules = {}
+    prices = _latest_prices(datadir, spec.pairs) if datadir.is_dir() else None
+    missing = [p for p in spec.pairs if p not in rules] if rules else list(spec.pairs)
+    if prices is None or missing:
+        label = "--datadir " if prices is None and args.datadir else "--markets " if args.markets else ""
+        where = (f"no candles for every pair in {label}{datadir}" if prices is None else
+                 f"no exchange rules for {', '.join(missing)} in {label}{markets}")
+        if explicit:
+            raise UsageError(f"the minimum investment cannot be checked: {where}")
+        print(f"note: the minimum investment was not checked ({where}); the bot checks it at start",
+              file=sys.stderr)
+        return
+    minimum, problems = investment_problems(spec, rules, prices)
+    for problem in problems:
+        if problem.level == "error":
+            raise UsageError(f"--investment {args.investment:g}: {problem.allowed}")
+        print(problem, file=sys.stderr)
+    print(f"minimum investment {minimum.initial:.2f} {stake}; rebalances at the threshold "
+          f"trade from {minimum.rebalance:.2f} {stake}", file=sys.stderr)
 
 
 def _latest_prices(datadir: Path, pairs: tuple[str, ...]) -> dict[str, float] | None:
@@ -229,7 +272,7 @@ def cmd_minimum(args: argparse.Namespace) -> int:
                              "(or give them: --price BTC/USDT=37000)")
         prices.update(candles)
         source = f"last candle close in {args.datadir}" + (", others --price" if given else "")
-    m = minimum_investment(spec, rules, prices)
+    m, problems = investment_problems(spec, rules, prices)
     cur = spec.stake_currency
     print(f"prices:             {', '.join(f'{p} {prices[p]:g}' for p in spec.pairs)} ({source})")
     print(f"minimum investment: {m.initial:.2f} {cur} (every initial order clears its pair's minimum; "
@@ -237,7 +280,9 @@ def cmd_minimum(args: argparse.Namespace) -> int:
     print(f"rebalance minimum:  {m.rebalance:.2f} {cur} (below this a rebalance at the threshold of "
           f"{spec.describe_threshold()} is too small to trade)")
     print(f"your investment:    {spec.investment:g} {cur}")
-    return 0 if spec.investment >= m.initial else BAD_INPUT
+    for problem in problems:
+        print(problem)
+    return BAD_INPUT if any(p.level == "error" for p in problems) else 0
 
 
 def cmd_fetch_data(args: argparse.Namespace) -> int:
@@ -256,6 +301,14 @@ def cmd_fetch_data(args: argparse.Namespace) -> int:
 
 def cmd_ft_backtest(args: argparse.Namespace) -> int:
     config, spec = _load_spec(args.config)
+    checked = check_config({**config, "timeframe": args.timeframe} if args.timeframe else config)
+    if checked.errors:  # what SmartPortfolio would refuse at start, before the replay exchange starts
+        for line in checked.lines():
+            print(line, file=sys.stderr)
+        raise UsageError(f"the bot would not start with {', '.join(args.config)} (see above)")
+    if not Path(args.datadir).is_dir():
+        raise UsageError(f"--datadir {args.datadir}: no such directory (Freqtrade-format candles)")
+    _rules(args.markets)  # a readable exchangeInfo, before the replay exchange starts on it
     return ftbacktest.run(config, spec, args.datadir, args.markets, args.timerange, args.timeframe, args.export_dir)
 
 
@@ -273,7 +326,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeframe", help="candle size, default the config's timeframe")
     p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (default): steps the engine only where numpy finds something could happen; step: "
+                        "every candle. Both give the same orders")
+    p.add_argument("--execution", choices=EXECUTIONS, default="next-candle",
+                   help="next-candle (default, as Freqtrade backtesting): a rebalance's buys fill one candle after "
+                        "its sells; same-candle: on the same candle, at the same open, as live trading")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--records", metavar="FILE",
+                   help="write one CSV row per filled order: time,operation_id,operation_kind,trigger,pair,side,"
+                        "quantity,price,fee")
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("presets", help="list the ready-made portfolios")
@@ -287,8 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stake-currency", default="USDT")
     p.add_argument("--timeframe", default="1m")
     p.add_argument("--bot-name", default="smartpf")
-    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR), help="candles to take current prices from")
+    p.add_argument("--markets", help=f"raw Binance exchangeInfo JSON (default: {paths.DEFAULT_MARKETS})")
+    p.add_argument("--datadir", help=f"candles to take current prices from (default: {paths.DEFAULT_DATADIR})")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("minimum", help="the minimum investment for a config's portfolio")
@@ -374,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         replay_cli = None
     if replay_cli is not None:
-        p = sub.add_parser("replay", help="run the offline Binance-compatible replay exchange")
+        p = sub.add_parser("replay", help="run the offline replay exchange (Binance, OKX or XT API)")
         replay_cli.add_arguments(p)
         p.set_defaults(func=replay_cli.run)
     return parser

@@ -54,6 +54,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from exc
     try:
         data = _decode(text)
+    except RecursionError as exc:
+        raise ConfigError(f"config file {str(path)!r} is nested too deeply to be a config ({exc})") from exc
     except (rapidjson.JSONDecodeError, ValueError) as exc:
         message = str(exc)
         where = ""

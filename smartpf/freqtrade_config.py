@@ -6,6 +6,7 @@ trade per coin, the whole stake usable, market orders priced on the other side o
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -29,7 +30,7 @@ def freqtrade_config(
         "fiat_display_currency": "USD",
         "timeframe": timeframe,
         "dry_run": dry_run,
-        "dry_run_wallet": max(1000, round(float(section["investment"]) * 1.1)),
+        "dry_run_wallet": _dry_run_wallet(section["investment"]),
         "fee": 0.001,
         "cancel_open_orders_on_exit": False,
         "initial_state": "running",
@@ -71,3 +72,12 @@ def freqtrade_config(
         "internals": {"process_throttle_secs": 5},
         "smart_portfolio": section,
     }
+
+
+def _dry_run_wallet(investment: Any) -> int:
+    """10 % above the investment (at least 1000); an investment out of bounds is refused by check_config."""
+    try:
+        wallet = float(investment) * 1.1
+    except (TypeError, ValueError, OverflowError):
+        return 1000
+    return max(1000, round(wallet)) if math.isfinite(wallet) else 1000

@@ -117,6 +117,7 @@ def _read_exchange_info(info: dict[str, Any]) -> Markets:
             min_amount=_num(lot.get("minQty")),
             amount_step=_num(lot.get("stepSize")),
             price_tick=_num(price.get("tickSize")),
+            max_amount=_max_amount(lot, filters.get("MARKET_LOT_SIZE", {})),
         )
         limits[pair] = Limits(_num(lot.get("maxQty")), _num(notional.get("maxNotional")),
                               _num(price.get("minPrice")), _num(price.get("maxPrice")))
@@ -136,7 +137,19 @@ def rules_from_ccxt_market(market: dict[str, Any], precision_mode: str = TICK_SI
         min_amount=_num((limits.get("amount") or {}).get("min")),
         amount_step=_step(precision.get("amount"), precision_mode),
         price_tick=_step(precision.get("price"), precision_mode),
+        max_amount=_smallest_max((limits.get("amount") or {}).get("max"), (limits.get("market") or {}).get("max")),
     )
+
+
+def _max_amount(lot: dict[str, Any], market_lot: dict[str, Any]) -> float:
+    """Market orders obey MARKET_LOT_SIZE as well as LOT_SIZE."""
+    return _smallest_max(lot.get("maxQty"), market_lot.get("maxQty"))
+
+
+def _smallest_max(*values: Any) -> float:
+    """The smallest maximum a market states (0: none; NO_MAX, our own rendering of "none", is none too)."""
+    stated = [v for v in map(_num, values) if 0 < v < NO_MAX]
+    return min(stated) if stated else 0.0
 
 
 def limits_from_ccxt_market(market: dict[str, Any]) -> Limits:
@@ -221,7 +234,7 @@ def _read_json(path: str | Path) -> Any:
     except FileNotFoundError as exc:
         raise MarketsError(f"--markets: file {str(path)!r} does not exist (a Binance exchangeInfo or ccxt "
                            "markets JSON)") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise MarketsError(f"--markets: {str(path)!r} is not a readable JSON file: {exc}") from exc
 
 
@@ -258,7 +271,8 @@ def exchange_info_from_markets(markets: Markets) -> dict[str, Any]:
         filters = [
             {"filterType": "PRICE_FILTER", "minPrice": _plain(lim.min_price),
              "maxPrice": _plain(lim.max_price or NO_MAX), "tickSize": _plain(rule.price_tick)},
-            {"filterType": "LOT_SIZE", "minQty": _plain(rule.min_amount), "maxQty": _plain(lim.max_amount or NO_MAX),
+            {"filterType": "LOT_SIZE", "minQty": _plain(rule.min_amount),
+             "maxQty": _plain(rule.max_amount or lim.max_amount or NO_MAX),
              "stepSize": _plain(rule.amount_step)},
             {"filterType": "NOTIONAL", "minNotional": _plain(rule.min_notional), "applyMinToMarket": True,
              "maxNotional": _plain(lim.max_notional or NO_MAX), "applyMaxToMarket": False, "avgPriceMins": 5},

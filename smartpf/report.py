@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine, PortfolioSpec, SimResult
+from smartpf_core.records import RECORD_COLUMNS, trade_rows
 
 
 def iso(ts: float) -> str:
@@ -78,3 +80,22 @@ def format_summary(summary: dict[str, Any], spec: PortfolioSpec) -> str:
         lines.append(f"  terminated    {info.get('why')} ({info.get('how')})")
     lines.append("  Values at the close of the last candle, before any exit fee.")
     return "\n".join(lines)
+
+
+def write_records(path: str, engine: Engine) -> int:
+    """``--records FILE``: one CSV row per filled order (ISO-8601 UTC times). Returns the row count."""
+    rows = trade_rows(engine.records)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=RECORD_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "time": iso_precise(row["time"])})
+    return len(rows)
+
+
+def iso_precise(ts: float) -> str:
+    """ISO-8601 UTC, with milliseconds only when the time has them."""
+    moment = datetime.fromtimestamp(ts, tz=UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -22,9 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from smartpf_core import parse_settings
+from smartpf_core import check_config
 
-from .adapter.checks import check_freqtrade_config
 from .configfile import ConfigError, deep_merge, load_config_file
 from .portfolio_cli import PortfolioCommandError, _open
 
@@ -128,10 +127,8 @@ def _change(args: argparse.Namespace, change: Any, said: str) -> int:
         merged = deep_merge(merged, edited if Path(path).resolve() == target.resolve() else load_config_file(path))
     if target.resolve() not in {Path(p).resolve() for p in args.config}:
         merged = deep_merge(merged, edited)
-    result = parse_settings(merged)
+    result = check_config(merged)  # what the bot would refuse
     problems = [str(p) for p in result.errors]
-    if result.spec is not None:
-        problems += check_freqtrade_config(merged, result.spec)
     if problems:
         raise PortfolioCommandError("the change is not valid, nothing written: " + "; ".join(problems))
 

@@ -14,15 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine
-from smartpf_core.records import OperationRecord
+from smartpf_core.records import RECORD_COLUMNS, OperationRecord, trade_rows
 from smartpf_core.triggers import next_proportional_time, next_scheduled_time
 
-from .report import iso
-
-RECORD_COLUMNS = ("time", "operation_id", "operation_kind", "trigger", "pair", "side", "quantity", "price", "fee")
-# the engine's names -> the records' (the same words the backtest's records use)
-KINDS = {"withdraw": "withdrawal"}
-TRIGGERS = {"targets_changed": "targets", "start": "", "investment": "", "adopt": ""}
+from .report import iso, iso_precise
 
 
 def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float | None, now: float,
@@ -117,17 +112,9 @@ def _age(seconds: float) -> str:
 
 
 def record_rows(records: Iterable[OperationRecord], since: float | None = None) -> list[dict[str, Any]]:
-    """One row per filled order, with the records' columns (the backtest's ``--records`` use the same)."""
-    rows = []
-    for record in records:
-        for trade in record.trades:
-            if since is not None and trade.time < since:
-                continue
-            rows.append({"time": datetime.fromtimestamp(trade.time, UTC).isoformat(timespec="seconds"),
-                         "operation_id": record.id, "operation_kind": KINDS.get(record.kind, record.kind),
-                         "trigger": TRIGGERS.get(record.trigger, record.trigger), "pair": trade.pair,
-                         "side": trade.side, "quantity": trade.amount, "price": trade.price, "fee": trade.fee})
-    return rows
+    """One row per filled order, with the backtest's ``--records`` columns and words (``trade_rows``)."""
+    return [{**row, "time": iso_precise(row["time"])} for row in trade_rows(records)
+            if since is None or row["time"] >= since]
 
 
 def records_csv(rows: list[dict[str, Any]]) -> str:

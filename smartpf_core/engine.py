@@ -21,6 +21,7 @@ from typing import Any
 from . import events as ev
 from .allocation import actual_weights, largest_drift, portfolio_value
 from .events import Decision, Fill, Notice, Order, Reason, Snapshot
+from .guard import Jump, PriceGuard
 from .intervals import format_interval
 from .market import EPS, MarketRules, Reserves
 from .planner import Plan, SkippedOrder, plan_buys, plan_initial, plan_sells
@@ -101,6 +102,9 @@ class Engine:
         self.invested = spec.investment  # net principal the ledger has accounted for
         self.pending_withdrawal = 0.0
         self.withdrawn = 0.0
+        self.withdrawal_asked = 0.0  # the withdrawal under way, as asked (the HODL follows what was really taken)
+        self.withdrawal_kept = 0.0  # asked to withdraw but could not be: it stays in the principal
+        self.guard = PriceGuard()
         self.op: _Operation | None = None
         self.seq = 0
         self.last_check: int | None = None
@@ -128,14 +132,27 @@ class Engine:
         now = snap.time
         if self.status == "terminated":
             return Decision(now, reason=self._terminated_reason())
-        bad = self._bad_prices(snap)
+        bad = self._bad_prices(snap, self._pairs())
         if bad is not None:
             return Decision(now, reason=bad)
-        prices = snap.prices
+        jumps = self.guard.check(snap.prices, self._pairs(), now, self.spec.price_guard, self.spec.check_interval)
+        if jumps:
+            return Decision(now, reason=self._unconfirmed(jumps))
         if self.op is not None:
-            return self._continue(snap)
+            done = self._continue(snap)
+            if self.op is not None or done.orders or self.status != "running":
+                return done
+            # the operation completed: the rules are evaluated on this same tick, no tick passes unchecked
+            after = self._decide(snap)
+            return Decision(now, after.orders, after.reason, (*done.notices, *after.notices))
         if self.status == "new":
             return self._start_initial(snap)
+        return self._decide(snap)
+
+    def _decide(self, snap: Snapshot) -> Decision:
+        """No operation under way: start one (exit, investment change, rebalance) or say why not."""
+        now = snap.time
+        prices = snap.prices
         foreign = sorted(p for p in snap.open_orders if p in self._pairs())
         if foreign:
             return Decision(now, reason=Reason(ev.ORDER_OPEN, f"an order is still open for {', '.join(foreign)}",
@@ -198,22 +215,41 @@ class Engine:
             return self._terminate(now, self.termination["trigger"] if self.termination else "terminate", "sell")
         if op.phase == "sell" and op.kind in ("rebalance", "deposit"):
             op.phase = "buy"
-            plan = self._plan_buys(snap)
+            # never buy back a coin this operation sold: only the other coins' shortfalls get the cash
+            sold = {o.order.pair for o in op.orders.values() if o.order.side == "sell"}
+            plan = self._plan_buys(snap, exclude=sold)
             orders = self._issue(op, plan)
             if orders:
                 return Decision(now, orders=orders,
                                 reason=Reason(ev.IN_PROGRESS, f"{op.kind} {op.id}: buy phase", {"op": op.id}))
         if op.kind == "withdraw":
+            bad = self._bad_prices(snap, self._hodl_pairs())
+            if bad is not None:  # the HODL shadow follows the withdrawal at these prices
+                return Decision(now, reason=bad)
             self._take_withdrawal()
         record = self._finish_op(now)
         notices = [self._finished_notice(record)]
-        if op.kind == "withdraw" and self.pending_withdrawal > EPS:
-            notices.append(Notice("withdrawal_short",
-                                  f"could not withdraw {self.pending_withdrawal:.2f} {self.spec.stake_currency}: "
-                                  "the positions are at their minimum; it stays invested",
-                                  {"amount": self.pending_withdrawal}))
-            self.pending_withdrawal = 0.0
+        if op.kind == "withdraw":
+            notices.extend(self._settle_withdrawal(record, snap.prices))
         return Decision(now, notices=tuple(notices))
+
+    def _settle_withdrawal(self, record: OperationRecord, prices: Mapping[str, float]) -> list[Notice]:
+        """The principal and the HODL shadow change by what was really withdrawn; say why if less."""
+        short = self.pending_withdrawal if self.pending_withdrawal > EPS else 0.0
+        taken = self.withdrawal_asked - short
+        if taken > 0:  # (a state saved before this rule had no ask on record: its HODL withdrew at the start)
+            self.hodl.withdraw(taken, prices, self.spec.fee)
+        self.withdrawal_asked = 0.0
+        self.pending_withdrawal = 0.0
+        if not short:
+            return []
+        self.invested += short
+        self.withdrawal_kept += short
+        currency = self.spec.stake_currency
+        return [Notice("withdrawal_short",
+                       f"could not withdraw {short:.2f} {currency}: {_short_reason(record)}; it stays invested "
+                       f"(principal {self.invested:.2f} {currency})",
+                       {"amount": short, "invested": self.invested})]
 
     def _start_initial(self, snap: Snapshot) -> Decision:
         now = snap.time
@@ -271,7 +307,7 @@ class Engine:
                       dict(info))
 
     def _apply_investment_change(self, snap: Snapshot) -> Decision | None:
-        delta = self.spec.investment - self.invested
+        delta = self.spec.investment - (self.invested - self.withdrawal_kept)
         now = snap.time
         currency = self.spec.stake_currency
         if delta > EPS:
@@ -287,24 +323,29 @@ class Engine:
                 return Decision(now, notices=(notice, self._finished_notice(record)))
             return Decision(now, orders=orders, notices=(notice,))
         if delta < -EPS:
+            bad = self._bad_prices(snap, self._hodl_pairs())
+            if bad is not None:  # every coin any ledger holds must be priced (the HODL shadow withdraws too)
+                return Decision(now, reason=bad)
             amount = -delta
             self.invested -= amount
-            self.hodl.withdraw(amount, snap.prices, self.spec.fee)
             self.pending_withdrawal += amount
             self._take_withdrawal()
             notice = Notice("investment_withdrawn", f"investment lowered by {amount:g} {currency}",
                             {"amount": amount})
             if self.pending_withdrawal <= EPS:
+                self.hodl.withdraw(amount, snap.prices, self.spec.fee)
                 return Decision(now, notices=(notice,))
+            self.withdrawal_asked = amount
             op = self._new_op("withdraw", "sell", "investment",
                               f"investment lowered by {amount:g} {currency}", now)
-            # the sells must produce the withdrawal net of their fee
+            # the sells must produce the withdrawal net of their fee; rounded up to the step, not down
             gross = self.pending_withdrawal / (1 - self.spec.fee)
             plan = plan_sells(self.spec.weights, self.holdings, snap.prices, self.cash, self.rules,
-                              self.spec.min_trade, self.reserves, reserved=gross)
+                              self.spec.min_trade, self.reserves, reserved=gross, round_up=True)
             orders = self._issue(op, plan)
             if not orders:
-                return self._continue(snap)
+                done = self._continue(snap)
+                return Decision(now, reason=done.reason, notices=(notice, *done.notices))
             return Decision(now, orders=orders, notices=(notice,))
         return None
 
@@ -324,8 +365,8 @@ class Engine:
         weights = actual_weights(self.holdings, prices, self.cash, self._pairs())
         drift = largest_drift(weights, spec.weights, spec.threshold_type)
         if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
-            return Decision(now, reason=self._below_threshold(drift))
-        if trigger == "threshold":
+            return Decision(now, reason=self._below_threshold(drift), checked=True)
+        if trigger == "threshold" and drift is not None:  # (drift is None returned above; for mypy)
             why = (f"{drift.pair} at {drift.actual * 100:.2f} % vs target {drift.target * 100:.2f} %: deviation "
                    f"{drift.deviation:+.2f} beyond the threshold of {spec.describe_threshold()}")
         elif trigger == "schedule":
@@ -337,13 +378,15 @@ class Engine:
         if sells.orders:
             op = self._new_op("rebalance", "sell", trigger, why, now)
             orders = self._issue(op, sells)
-            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),))
+            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),),
+                            checked=True)
         buys = self._plan_buys(snap)
         if buys.orders:
             op = self._new_op("rebalance", "buy", trigger, why, now)
             self.records[-1].skipped.extend(sells.skipped)
             orders = self._issue(op, buys)
-            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),))
+            return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),),
+                            checked=True)
         skipped = (*sells.skipped, *buys.skipped)
         if skipped:
             lines = [s.describe(spec.stake_currency) for s in skipped]
@@ -351,7 +394,7 @@ class Engine:
                             {"trigger": trigger, "skipped": [_skipped_dict(s) for s in skipped]})
         else:
             reason = Reason(ev.BALANCED, f"{why}: nothing to trade, the portfolio is at target", {"trigger": trigger})
-        return Decision(now, reason=reason)
+        return Decision(now, reason=reason, checked=True)
 
     def _due(self, now: float) -> tuple[bool, str, Reason | None]:
         """Is a check due now, and of which kind; otherwise the reason why not."""
@@ -396,10 +439,59 @@ class Engine:
              "threshold_type": spec.threshold_type, "actual": drift.actual, "target": drift.target},
         )
 
-    def _plan_buys(self, snap: Snapshot) -> Plan:
+    def _plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset()) -> Plan:
         return plan_buys(self.spec.weights, self.holdings, snap.prices, self.cash, self.rules, self.spec.min_trade,
                          self.reserves, self.spec.fee, reserved=self.pending_withdrawal,
-                         spendable=snap.spendable)
+                         spendable=snap.spendable, exclude=exclude)
+
+    def _unconfirmed(self, jumps: list[Jump]) -> Reason:
+        limit = self.spec.price_guard
+        moves = ", ".join(f"{j.pair} {j.change_pct:+.1f} % ({j.accepted:g} -> {j.price:g})" for j in jumps)
+        return Reason(ev.PRICE_UNCONFIRMED,
+                      f"price moved more than the price guard of {limit:g} % since the last check: {moves}; "
+                      "nothing acts on it until the next check confirms it",
+                      {"pairs": [j.pair for j in jumps], "price_guard": limit,
+                       "moves": [{"pair": j.pair, "accepted": j.accepted, "price": j.price, "since": j.since}
+                                 for j in jumps]})
+
+    # ------------------------------------------------------------------ skipping quiet ticks
+    def at_rest(self, prices: Mapping[str, float]) -> bool:
+        """True when only the prices can start anything: running, no operation, no pending change or
+        unconfirmed jump, and the guard's accepted prices are ``prices`` (the tick just stepped).
+
+        From such a state a host may skip ticks it has proven quiet (see ``skip_quiet``): every rule that
+        could act on them (take-profit, stop-loss, the guard's jump, a due check) is a function of the
+        prices and of holdings that cannot change until the engine acts.
+        """
+        spec = self.spec
+        if self.status != "running" or self.op is not None or self.targets_dirty or spec.terminate is not None:
+            return False
+        if abs(spec.investment - (self.invested - self.withdrawal_kept)) > EPS or self.pending_withdrawal > EPS:
+            return False
+        if self.last_check is None or (spec.mode == "scheduled" and self.last_schedule is None):
+            return False
+        if self.guard.pending:
+            return False
+        accepted = self.guard.accepted
+        return all(accepted.get(pair) == prices.get(pair) for pair in self._pairs())
+
+    def skip_quiet(self, now: float, prices: Mapping[str, float]) -> None:
+        """Book-keep ticks a host skipped, ending with the tick at ``now`` with ``prices``, as stepping them
+        would have: the guard accepts these prices and the check index advances to ``now``.
+
+        Only valid from ``at_rest`` and when the host has proven that on every skipped tick every price was
+        valid and within the guard of the previous one, no exit rule fired, and no due check found a drift
+        beyond the threshold or a schedule boundary (the fast simulator, ``smartpf.fastsim``, proves it with
+        margins and steps the engine on every tick it cannot rule out). The skipped ticks' reasons are not
+        produced (``last_reason`` keeps the last stepped one).
+        """
+        if self.status != "running" or self.op is not None:
+            raise ValueError("skip_quiet: only a running portfolio with no operation under way has quiet ticks")
+        for pair in self._pairs():
+            self.guard.accept(pair, prices[pair])
+        idx = proportional_index(now, self.spec.check_interval)
+        if self.last_check is None or idx > self.last_check:
+            self.last_check = idx
 
     # ------------------------------------------------------------------ host reports
     def order_placed(self, order_id: str) -> bool:
@@ -493,14 +585,22 @@ class Engine:
         extra = tuple(p for p, q in self.holdings.items() if q > 0 and p not in self.spec.weights)
         return (*self.spec.pairs, *extra)
 
+    def _hodl_pairs(self) -> tuple[str, ...]:
+        return tuple(p for p, q in self.hodl.holdings.items() if q > 0)
+
+    def ledger_pairs(self) -> tuple[str, ...]:
+        """Every pair a ledger holds or targets (the portfolio's and the HODL shadow's): the host prices them all."""
+        pairs = self._pairs()
+        return (*pairs, *(p for p in self._hodl_pairs() if p not in pairs))
+
     def _spendable(self, snap: Snapshot) -> float:
         return self.cash if snap.spendable is None else min(self.cash, snap.spendable)
 
-    def _bad_prices(self, snap: Snapshot) -> Reason | None:
+    def _bad_prices(self, snap: Snapshot, pairs: tuple[str, ...]) -> Reason | None:
         missing: list[str] = []
         stale: list[str] = []
         limit = 2 * self.spec.check_interval
-        for pair in self._pairs():
+        for pair in pairs:
             price = snap.prices.get(pair)
             if price is None or not price > 0 or math.isinf(price):
                 missing.append(pair)
@@ -515,7 +615,8 @@ class Engine:
         return None
 
     def _reconcile(self, holdings: Mapping[str, float]) -> None:
-        for pair in set(self.holdings) | set(holdings):
+        # in a fixed order (the ledger's, then the host's), never a set's: the orders follow this order
+        for pair in [*self.holdings, *(p for p in holdings if p not in self.holdings)]:
             self.holdings[pair] = float(holdings.get(pair, 0.0))
 
     def value(self, prices: Mapping[str, float]) -> float:
@@ -532,7 +633,8 @@ class Engine:
         """Portfolio details: value, profit, HODL comparison, actual vs target per coin."""
         spec = self.spec
         value = self.value(prices)
-        hodl = self.hodl.value(prices)
+        priced = all(p in prices for p in self._hodl_pairs())
+        hodl = self.hodl.value(prices) if priced else None  # never value a coin at 0 for want of its price
         coins = []
         for pair in self._pairs():
             amount = self.holdings.get(pair, 0.0)
@@ -546,7 +648,8 @@ class Engine:
         return {
             "status": self.status, "value": value, "cash": self.cash, "invested": invested,
             "profit": value - invested, "profit_pct": (value - invested) / invested * 100 if invested else 0.0,
-            "hodl_value": hodl, "hodl_profit_pct": (hodl - invested) / invested * 100 if invested else 0.0,
+            "hodl_value": hodl,
+            "hodl_profit_pct": None if hodl is None else (hodl - invested) / invested * 100 if invested else 0.0,
             "threshold": spec.describe_threshold(), "mode": spec.mode, "coins": coins,
             "rebalances": self.rebalances, "termination": self.termination,
         }
@@ -602,6 +705,9 @@ class Engine:
             "invested": self.invested,
             "pending_withdrawal": self.pending_withdrawal,
             "withdrawn": self.withdrawn,
+            "withdrawal_asked": self.withdrawal_asked,
+            "withdrawal_kept": self.withdrawal_kept,
+            "guard": self.guard.to_dict(),
             "op": None if self.op is None else self.op.to_dict(),
             "seq": self.seq,
             "last_check": self.last_check,
@@ -627,6 +733,9 @@ class Engine:
         engine.invested = float(data["invested"])
         engine.pending_withdrawal = float(data.get("pending_withdrawal", 0.0))
         engine.withdrawn = float(data.get("withdrawn", 0.0))
+        engine.withdrawal_asked = float(data.get("withdrawal_asked", 0.0))
+        engine.withdrawal_kept = float(data.get("withdrawal_kept", 0.0))
+        engine.guard = PriceGuard.from_dict(data.get("guard", {}))
         engine.op = None if data.get("op") is None else _Operation.from_dict(data["op"])
         engine.seq = int(data["seq"])
         engine.last_check = data.get("last_check")
@@ -665,6 +774,17 @@ def migrate_state(data: Mapping[str, Any]) -> dict[str, Any]:
     while out["version"] < STATE_VERSION:
         out = _MIGRATIONS[out["version"]](out)
     return out
+
+
+def _short_reason(record: OperationRecord) -> str:
+    """Why a withdrawal raised less than asked, from what its plan could not send."""
+    at_minimum = [s.pair for s in record.skipped if s.why == "position_minimum"]
+    too_small = [s.pair for s in record.skipped if s.why != "position_minimum"]
+    if at_minimum:
+        return f"the positions of {', '.join(at_minimum)} are at their minimum"
+    if too_small:
+        return f"the sells of {', '.join(too_small)} would be below the minimum order"
+    return "the sells filled for less than planned (the price moved between the plan and the fill)"
 
 
 def _skipped_dict(s: SkippedOrder) -> dict[str, Any]:

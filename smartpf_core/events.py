@@ -80,6 +80,9 @@ class Decision:
     orders: tuple[Order, ...] = ()
     reason: Reason | None = None
     notices: tuple[Notice, ...] = ()
+    # A rebalance check ran at this tick (the threshold or the schedule was evaluated), whatever it
+    # decided: hosts log the portfolio's figures then, not at every tick.
+    checked: bool = False
 
 
 # Reason codes, so hosts and tests need not match on words.
@@ -93,3 +96,4 @@ IN_PROGRESS = "rebalance_in_progress"
 TERMINATED = "terminated"
 STALE_PRICE = "stale_price"
 MISSING_PRICE = "missing_price"
+PRICE_UNCONFIRMED = "price_unconfirmed"

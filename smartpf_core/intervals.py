@@ -6,6 +6,7 @@ import re
 
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+MAX_SECONDS = 366 * 86400  # a year (and a leap day): longer waits are a typo, and huge ones overflow dates
 
 
 def parse_interval(text: object) -> int:
@@ -15,9 +16,12 @@ def parse_interval(text: object) -> int:
     match = _INTERVAL.match(text)
     if match is None:
         raise ValueError("must be a whole number followed by m, h, d or w, such as '30m', '4h', '1d' or '7d'")
-    seconds = int(match.group(1)) * UNIT_SECONDS[match.group(2)]
+    digits, unit = match.group(1), match.group(2)
+    seconds = int(digits) * UNIT_SECONDS[unit] if len(digits.lstrip("0")) <= 9 else MAX_SECONDS + 1
     if seconds <= 0:
         raise ValueError("must be longer than zero, such as '1m'")
+    if seconds > MAX_SECONDS:
+        raise ValueError("must be at most a year ('366d' or '52w')")
     return seconds
 
 

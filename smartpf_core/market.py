@@ -25,9 +25,14 @@ class MarketRules:
     min_amount: float = 0.0
     amount_step: float = 0.0
     price_tick: float = 0.0
+    # The largest quantity one order may carry. An order planned above it is cut to it; the rest of the
+    # difference is traded at the next checks (a rebalance only trades what is still off target).
+    max_amount: float = 0.0
 
     def floor_amount(self, amount: float) -> float:
-        """Round a quantity down to the step, never up past ``amount``."""
+        """Round a quantity down to the step, never up past ``amount`` nor past ``max_amount``."""
+        if self.max_amount > 0 and amount > self.max_amount:
+            amount = self.max_amount
         return floor_to_step(amount, self.amount_step)
 
 
@@ -55,10 +60,12 @@ def floor_to_step(amount: float, step: float) -> float:
     if step <= 0:
         return amount
     units = math.floor(amount / step + EPS)
-    result = round(units * step, _decimals(step) + 1)
+    # rounded to the step's own decimals: units * step in floats can carry a digit past them (an exchange's
+    # amount_to_precision would then change the order)
+    result = round(units * step, _decimals(step))
     while result > amount * (1 + 1e-12) and units > 0:
         units -= 1
-        result = round(units * step, _decimals(step) + 1)
+        result = round(units * step, _decimals(step))
     return max(result, 0.0)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .market import MarketRules, Reserves, min_order_value, min_position_value
-from .spec import PortfolioSpec
+from .spec import PortfolioSpec, Problem
 
 SLACK = 1 + 1e-6  # stays clear of the planners' own float guards
 
@@ -57,3 +57,29 @@ def minimum_investment(
         band = spec.band(pair)
         rebalance[pair] = _whole_steps(order_min, price, rule.amount_step) / band * SLACK
     return MinimumInvestment(max(initial.values()), initial, max(rebalance.values()), rebalance)
+
+
+def investment_problems(
+    spec: PortfolioSpec,
+    rules: Mapping[str, MarketRules],
+    prices: Mapping[str, float],
+    reserves: Reserves | None = None,
+) -> tuple[MinimumInvestment, list[Problem]]:
+    """The one check of the investment against the market rules at these prices, for every caller (the bot
+    refuses on an error, ``init`` and ``minimum`` exit 2, a backtest warns). An investment below the
+    initial minimum is an error (a coin could not be bought); below the rebalance minimum a warning (a
+    rebalance at the threshold would be too small to trade, so the bot would drift further first)."""
+    minimum = minimum_investment(spec, rules, prices, reserves)
+    cur = spec.stake_currency
+    problems: list[Problem] = []
+    if spec.investment < minimum.initial:
+        problems.append(Problem("smart_portfolio.investment", spec.investment,
+                                f"below the minimum investment {minimum.initial:.2f} {cur} for the market rules "
+                                f"of {minimum.binding_pair()} (every coin's first order must clear its pair's "
+                                "minimum)"))
+    elif spec.investment < minimum.rebalance:
+        problems.append(Problem("smart_portfolio.investment", spec.investment,
+                                f"below {minimum.rebalance:.2f} {cur}, a rebalance at the threshold of "
+                                f"{spec.describe_threshold()} is too small to trade; the portfolio will drift "
+                                "further before it rebalances", level="warning"))
+    return minimum, problems

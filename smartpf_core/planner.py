@@ -11,9 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .allocation import portfolio_value
-from .market import EPS, MarketRules, Reserves, min_order_value, min_position_value
+from .market import EPS, MarketRules, Reserves, floor_to_step, min_order_value, min_position_value
 
 NO_RULES = MarketRules()
+
+
+def ceil_to_step(amount: float, step: float, cap: float) -> float:
+    """``amount`` rounded up to a multiple of ``step``, but never above ``cap`` (what is held)."""
+    down = floor_to_step(amount, step)
+    if step <= 0 or down >= amount * (1 - 1e-12):
+        return min(down, cap)
+    up = floor_to_step(down + step, step)
+    return up if up <= cap else floor_to_step(cap, step)
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,14 @@ def plan_sells(
     reserves: Reserves,
     reserved: float = 0.0,
     sell_all: bool = False,
+    round_up: bool = False,
 ) -> Plan:
     """Sell what is above target. ``reserved`` cash is taken out of the portfolio (a withdrawal).
 
     A coin whose target is zero (removed from the portfolio), or every coin when ``sell_all``,
     is sold whole. Otherwise a sell never leaves less than the position minimum behind.
+    ``round_up`` rounds each quantity up to the step instead of down (a withdrawal must raise at
+    least what was asked; rounding down would leave it short by the step).
     """
     investable = portfolio_value(holdings, prices, cash) - reserved
     orders: list[PlannedOrder] = []
@@ -97,7 +109,7 @@ def plan_sells(
         excess = value - target
         if excess <= EPS:
             continue
-        amount = rule.floor_amount(excess / price)
+        amount = ceil_to_step(excess / price, rule.amount_step, held) if round_up else rule.floor_amount(excess / price)
         keep_at_least = min_position_value(rule, price, reserves)
         if (held - amount) * price < keep_at_least:
             amount = rule.floor_amount(max(0.0, held - keep_at_least / price))
@@ -122,12 +134,16 @@ def plan_buys(
     fee: float,
     reserved: float = 0.0,
     spendable: float | None = None,
+    exclude: frozenset[str] | set[str] = frozenset(),
 ) -> Plan:
     """Buy what is below target with the cash there is (fees included), never more.
 
     When the cash cannot fill every deficit, each is scaled by the same factor, so the coins that
-    are most under-weighted get the most. ``spendable`` caps the cash further (the host's free
-    balance, if lower than the bot's own cash).
+    are most under-weighted get the most. The cash is shared only among orders that will be sent:
+    a deficit whose share would fall below its minimum is dropped (the smallest first) and the
+    cash is shared again among the rest. ``exclude`` names coins not to buy (those a rebalance
+    has just sold: it never trades a coin both ways). ``spendable`` caps the cash further (the
+    host's free balance, if lower than the bot's own cash).
     """
     budget = cash - reserved
     if spendable is not None:
@@ -137,28 +153,38 @@ def plan_buys(
     investable = portfolio_value(holdings, prices, cash) - reserved
     deficits: dict[str, float] = {}
     for pair, weight in targets.items():
+        if pair in exclude:
+            continue
         gap = weight * investable - holdings.get(pair, 0.0) * prices[pair]
         if gap > EPS:
             deficits[pair] = gap
-    total_cost = sum(deficits.values()) * (1 + fee)
-    if total_cost <= EPS:
-        return Plan((), ())
-    scale = min(1.0, budget / total_cost) * (1 - 1e-9)
-    orders: list[PlannedOrder] = []
     skipped: list[SkippedOrder] = []
-    for pair, gap in deficits.items():
-        price = prices[pair]
-        rule = rules.get(pair, NO_RULES)
-        wanted = gap * scale
-        amount = rule.floor_amount(wanted / price)
-        minimum = min_order_value(rule, price, min_trade, reserves)
-        if holdings.get(pair, 0.0) <= 0:
-            minimum = max(minimum, min_position_value(rule, price, reserves))
-        if amount <= 0 or amount * price + EPS < minimum:
-            skipped.append(SkippedOrder(pair, "buy", wanted, minimum))
-            continue
-        orders.append(PlannedOrder(pair, "buy", amount, price))
-    return Plan(tuple(orders), tuple(skipped))
+    while deficits:
+        total_cost = sum(deficits.values()) * (1 + fee)
+        if total_cost <= EPS:
+            return Plan((), ())
+        scale = min(1.0, budget / total_cost) * (1 - 1e-9)
+        orders: list[PlannedOrder] = []
+        failed: list[SkippedOrder] = []
+        for pair, gap in deficits.items():
+            price = prices[pair]
+            rule = rules.get(pair, NO_RULES)
+            wanted = gap * scale
+            amount = rule.floor_amount(wanted / price)
+            minimum = min_order_value(rule, price, min_trade, reserves)
+            if holdings.get(pair, 0.0) <= 0:
+                minimum = max(minimum, min_position_value(rule, price, reserves))
+            if amount <= 0 or amount * price + EPS < minimum:
+                failed.append(SkippedOrder(pair, "buy", wanted, minimum))
+                continue
+            orders.append(PlannedOrder(pair, "buy", amount, price))
+        if not failed or scale >= 1 - 1e-6:
+            return Plan(tuple(orders), (*skipped, *failed))
+        # the smallest deficit that cannot be sent gives up its share; the others are planned again
+        drop = min(failed, key=lambda s: deficits[s.pair])
+        skipped.append(drop)
+        del deficits[drop.pair]
+    return Plan((), tuple(skipped))
 
 
 def plan_initial(

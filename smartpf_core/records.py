@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +56,29 @@ class OperationRecord:
             trades=[TradeRecord(**t) for t in data.get("trades", [])],
             skipped=[SkippedOrder(**s) for s in data.get("skipped", [])],
         )
+
+
+# The columns of the trading records (``smartpf backtest --records`` and, later, a running bot's).
+RECORD_COLUMNS = ("time", "operation_id", "operation_kind", "trigger", "pair", "side", "quantity", "price", "fee")
+_KINDS = {"withdraw": "withdrawal"}
+_TRIGGERS = {"targets_changed": "targets", "start": "", "investment": "", "adopt": ""}
+
+
+def trade_rows(records: Iterable[OperationRecord]) -> list[dict[str, Any]]:
+    """One row per filled order, in order, with the record columns (``time`` in epoch seconds).
+
+    ``operation_kind``: initial, rebalance, deposit, withdrawal or exit. ``trigger``: threshold,
+    schedule, targets, take_profit, stop_loss, terminate, or empty (the initial purchase and
+    investment changes, which the user's own action explains).
+    """
+    rows = []
+    for record in records:
+        kind = _KINDS.get(record.kind, record.kind)
+        trigger = _TRIGGERS.get(record.trigger, record.trigger)
+        for t in record.trades:
+            rows.append({"time": t.time, "operation_id": record.id, "operation_kind": kind, "trigger": trigger,
+                         "pair": t.pair, "side": t.side, "quantity": t.amount, "price": t.price, "fee": t.fee})
+    return rows
 
 
 @dataclass

@@ -1,10 +1,14 @@
 """Run the same engine over price arrays: the core backtest.
 
-Conventions follow Freqtrade's backtester so the two can be compared: every order fills at the
+Conventions follow Freqtrade's backtester so the two can be compared (``conventions.FREQTRADE``,
+which the strategy follows too): every order fills at the
 open of the candle of the tick it was decided in, with the fee on both sides; the first purchase
 happens at the second candle (an entry signal on the first candle fills at the next open); a
-two-phase rebalance sells at one candle and buys at the next. Values are taken at each candle's
-close; a missing candle carries the last close forward for valuation and blocks trading.
+two-phase rebalance sells at one candle and buys at the next (``execution="next-candle"``, the
+default). ``execution="same-candle"`` fills the buys on the same candle as the sells, at the same open,
+as a live bot does seconds apart: the engine is stepped again at the same tick until its operation is
+done. Values are taken at each candle's close; a missing candle carries the last close forward for
+valuation and blocks trading.
 """
 
 from __future__ import annotations
@@ -12,11 +16,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .conventions import FREQTRADE
 from .engine import Engine
-from .events import Fill, Snapshot
+from .events import Decision, Fill, Snapshot
 from .market import MarketRules, Reserves
 from .metrics import ValueTracker
 from .spec import PortfolioSpec
+
+EXECUTIONS = ("next-candle", "same-candle")
+_SAME_CANDLE_ROUNDS = 8  # sells, buys, completion (+ an exit decided on completion): never more than a few
+
+
+def trade_tick(engine: Engine, now: float, prices: Mapping[str, float], fee: float, same_candle: bool) -> Decision:
+    """One tick of a backtest: step the engine and fill its orders at ``prices`` (the candle's open).
+
+    With ``same_candle``, an operation that sent orders is stepped again at the same tick and prices, so its
+    next phase fills on this candle too. Shared by this simulator and the fast one (``smartpf.fastsim``).
+    """
+    snap = Snapshot(now, prices)
+    decision = engine.step(snap)
+    rounds = 0
+    while True:
+        for order in decision.orders:
+            price = prices[order.pair]
+            engine.on_fill(Fill(order.id, order.amount, price, order.amount * price * fee, now))
+        if not (same_candle and decision.orders and engine.op is not None) or rounds >= _SAME_CANDLE_ROUNDS:
+            return decision
+        rounds += 1
+        decision = engine.step(snap)
 
 
 @dataclass(frozen=True)
@@ -44,9 +71,13 @@ def simulate(
     closes: Mapping[str, Sequence[float]],
     rules: Mapping[str, MarketRules] | None = None,
     reserves: Reserves | None = None,
-    first_trade_index: int = 1,
+    first_trade_index: int = FREQTRADE.first_trade_index,
+    execution: str = "next-candle",
 ) -> SimResult:
     """Replay ``times`` (epoch seconds, one per candle) with NaN for a missing candle."""
+    if execution not in EXECUTIONS:
+        raise ValueError(f"execution {execution!r}: use one of {', '.join(EXECUTIONS)}")
+    same_candle = execution == "same-candle"
     engine = Engine(spec, rules, reserves)
     pairs = list(opens)
     fee = spec.fee
@@ -58,15 +89,17 @@ def simulate(
             prices = {}
             for pair, col in zip(pairs, open_cols, strict=True):
                 price = col[i]
-                if price == price:  # not NaN
+                if FREQTRADE.tradable(price):
                     prices[pair] = price
-            decision = engine.step(Snapshot(now, prices))
-            for order in decision.orders:
-                price = prices[order.pair]
-                engine.on_fill(Fill(order.id, order.amount, price, order.amount * price * fee, now))
+            trade_tick(engine, now, prices, fee, same_candle)
         tracker.observe(engine, {pair: col[i] for pair, col in zip(pairs, close_cols, strict=True)})
     value = tracker.value if tracker.value is not None else spec.investment
-    hodl = tracker.hodl_value(engine)
+    return sim_result(engine, spec, times, value, tracker.hodl_value(engine), tracker.max_drawdown * 100)
+
+
+def sim_result(engine: Engine, spec: PortfolioSpec, times: Sequence[float], value: float, hodl: float,
+               max_drawdown_pct: float) -> SimResult:
+    """The result of a run from the engine's ledger and the values at the closes (both simulators)."""
     invested = engine.invested
     metrics = engine.metrics()
     return SimResult(
@@ -82,6 +115,6 @@ def simulate(
         orders=metrics.orders,
         fees=metrics.fees,
         turnover=metrics.turnover,
-        max_drawdown_pct=tracker.max_drawdown * 100,
+        max_drawdown_pct=max_drawdown_pct,
         engine=engine,
     )

@@ -22,6 +22,10 @@ THRESHOLD_TYPES = ("absolute", "relative")
 EXIT_CHOICES = ("sell", "keep")
 DEFAULT_FEE = 0.001
 SUM_TOLERANCE = 0.01  # percent: allocations must sum to 100 within this
+# Upper bounds (README, settings): far above any real portfolio, far below where float sums lose cents
+# or overflow (1e308 passed validation once, then the backtest overflowed).
+MAX_INVESTMENT = 1e12
+MAX_TAKE_PROFIT = 1e6  # percent: the portfolio worth 10,001 times its investment
 
 DEFAULTS: dict[str, Any] = {
     "mode": "proportional",
@@ -34,9 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "stop_loss": None,
     "on_exit": "sell",
     "terminate": None,
+    "price_guard": 25.0,
 }
 KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CURRENCY = re.compile(r"^[A-Za-z0-9]{2,20}$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class PortfolioSpec:
     stop_loss: float | None = None
     on_exit: str = "sell"
     terminate: str | None = None
+    price_guard: float | None = 25.0
     stake_currency: str = "USDT"
     fee: float = DEFAULT_FEE
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
@@ -116,6 +123,7 @@ class PortfolioSpec:
             "stop_loss": self.stop_loss,
             "on_exit": self.on_exit,
             "terminate": self.terminate,
+            "price_guard": self.price_guard,
             "stake_currency": self.stake_currency,
             "fee": self.fee,
         }
@@ -168,13 +176,18 @@ class Validation:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]  # as written in the JSON config
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, float) and math.isnan(value):
         return "NaN"
     if value is _MISSING:
         return "(missing)"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # nested too deep, or an int too long to print
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -190,7 +203,10 @@ def _number(value: Any) -> float | None:
     """A finite real number, or None. Booleans and numeric strings are not numbers here."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -206,8 +222,8 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         return Validation(None, (Problem("config", config, "must be a JSON object"),), ())
 
     stake = config.get("stake_currency", "USDT")
-    if not isinstance(stake, str) or not stake.strip():
-        errors.append(Problem("stake_currency", stake, "must be a currency such as 'USDT'"))
+    if not isinstance(stake, str) or not _CURRENCY.match(stake.strip()):
+        errors.append(Problem("stake_currency", stake, "must be a currency such as 'USDT' (letters and digits)"))
         stake = "USDT"
     stake = stake.strip().upper()
 
@@ -238,8 +254,9 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
 
     investment_raw = section.get("investment", _MISSING)
     investment = _number(investment_raw)
-    if investment is None or investment <= 0:
-        err("investment", investment_raw, f"must be a number of {stake} greater than 0, e.g. 1000")
+    if investment is None or not 0 < investment <= MAX_INVESTMENT:
+        err("investment", investment_raw, f"must be a number of {stake} greater than 0 and at most "
+                                          f"{MAX_INVESTMENT:g}, e.g. 1000")
 
     values = {k: section.get(k, d) for k, d in DEFAULTS.items()}
     mode = values["mode"]
@@ -264,14 +281,16 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
             err(key, values[key], str(exc))
 
     min_trade = _number(values["min_trade"])
-    if min_trade is None or min_trade < 0:
-        err("min_trade", values["min_trade"], f"must be a number of {stake}, 0 or more (default 5)")
+    if min_trade is None or not 0 <= min_trade <= MAX_INVESTMENT:
+        err("min_trade", values["min_trade"], f"must be a number of {stake}, 0 or more, at most {MAX_INVESTMENT:g} "
+                                              "(default 5)")
 
     take_profit = values["take_profit"]
     if take_profit is not None:
         tp = _number(take_profit)
-        if tp is None or tp <= 0:
-            err("take_profit", take_profit, "must be a percent greater than 0, or null for none")
+        if tp is None or not 0 < tp <= MAX_TAKE_PROFIT:
+            err("take_profit", take_profit, f"must be a percent greater than 0 and at most {MAX_TAKE_PROFIT:g}, "
+                                            "or null for none")
         take_profit = tp
     stop_loss = values["stop_loss"]
     if stop_loss is not None:
@@ -286,6 +305,14 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         terminate = None
     if terminate is not None and terminate not in EXIT_CHOICES:
         err("terminate", terminate, "must be 'sell', 'keep', or null to keep the bot running")
+
+    price_guard = values["price_guard"]
+    if price_guard is not None:
+        guard = _number(price_guard)
+        if guard is None or guard <= 0:
+            err("price_guard", price_guard, "must be a percent greater than 0 (a price that moved more than this "
+                "since the last check waits one check for confirmation), or null to act on every price at once")
+        price_guard = guard
 
     if errors or allocations is None:
         return Validation(None, tuple(errors), ())
@@ -303,6 +330,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         stop_loss=stop_loss,
         on_exit=values["on_exit"],
         terminate=terminate,
+        price_guard=price_guard,
         stake_currency=stake,
         fee=fee,
     )

@@ -22,12 +22,12 @@ from typing import Any
 
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from smartpf.adapter import ftdoor
-from smartpf.adapter.checks import check_freqtrade_config
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.orphans import OrphanWatch
@@ -35,8 +35,10 @@ from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
 from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
 from smartpf.store import PortfolioRow, PortfolioStore, StoreError, new_portfolio_id
-from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, minimum_investment, parse_settings
+from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, investment_problems
 from smartpf_core import events as ev
+from smartpf_core.conventions import FREQTRADE
+from smartpf_core.sizing import entry_stake, exit_stake
 from smartpf_core.startup import REFUSE, TERMINATED
 
 logger = logging.getLogger(__name__)
@@ -73,13 +75,12 @@ class SmartPortfolio(IStrategy):
         self._bot = str(config.get("bot_name") or "freqtrade")
         self._reload = ftdoor.was_started(self._bot)
         self._problems: list[str] = []
-        result = parse_settings(config)
+        result = check_config(config)  # the one check, also behind `smartpf validate`
         self._new_spec: PortfolioSpec | None = result.spec
         for warning in result.warnings:
             logger.warning("smartpf: %s", warning)
         problems = [str(p) for p in result.errors]
         if result.spec is not None:
-            problems += check_freqtrade_config(config, result.spec)
             self.max_open_trades = len(result.spec.pairs)
         if problems:
             self._new_spec = None
@@ -91,6 +92,7 @@ class SmartPortfolio(IStrategy):
         self._oracle: dict[str, dict[int, float]] = {}
         self._closes: dict[str, dict[int, float]] = {}
         self._first_ts: int | None = None
+        self._candle_index = -1  # backtesting: the index of the candle being processed
         self._last_ts: int | None = None
         self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
@@ -190,8 +192,8 @@ class SmartPortfolio(IStrategy):
         for pair in spec.pairs if spec else ():
             df = self.dp.historic_ohlcv(pair, timeframe)
             keys = [int(d.timestamp()) for d in df["date"]]
-            real = (df["volume"] > 0).tolist()
-            self._oracle[pair] = {k: o for k, o, ok in zip(keys, df["open"].tolist(), real, strict=True) if ok}
+            self._oracle[pair] = {k: o for k, o, v in zip(keys, df["open"].tolist(), df["volume"].tolist(), strict=True)
+                                  if FREQTRADE.tradable(o, v)}
             self._closes[pair] = dict(zip(keys, df["close"].tolist(), strict=True))
             if keys:
                 self._first_ts = keys[0] if self._first_ts is None else min(self._first_ts, keys[0])
@@ -201,11 +203,11 @@ class SmartPortfolio(IStrategy):
         problems = []
         prices = self._start_prices(spec)
         if prices and all(p > 0 for p in prices.values()):
-            minimum = minimum_investment(spec, rules, prices)
-            if spec.investment < minimum.initial:
-                problems.append(f"smart_portfolio.investment = {spec.investment:g}: below the minimum investment "
-                                f"{minimum.initial:.2f} {spec.stake_currency} for the market rules of "
-                                f"{minimum.binding_pair()}")
+            for problem in investment_problems(spec, rules, prices)[1]:
+                if problem.level == "error":
+                    problems.append(str(problem))
+                else:
+                    logger.warning("smartpf: %s", problem)
         # the bot's own open positions count (at their stake), or every restart would refuse
         fundable = self.wallets.get_total_stake_amount() if self.wallets else math.inf
         if spec.investment > fundable + 1e-6:
@@ -234,8 +236,9 @@ class SmartPortfolio(IStrategy):
         if self._backtesting:
             ts = int(now)
             self._candles.candle_opened(engine, ts)
-            if ts == self._first_ts:
-                return  # Freqtrade's first entry fills at the second candle (signal shifted by one)
+            self._candle_index += 1
+            if self._candle_index < FREQTRADE.first_trade_index:
+                return  # Freqtrade fills an entry signal at the next candle's open
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
@@ -243,7 +246,7 @@ class SmartPortfolio(IStrategy):
             blind = self._ask_the_exchange(engine, now, op_started)
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
-            prices, times = self._live_prices(engine._pairs())
+            prices, times = self._live_prices(engine.ledger_pairs())  # the HODL shadow's coins too
             trades = ftdoor.open_trades()  # again: an adopted fill may have changed or opened a trade
         holdings = {t.pair: float(t.amount) for t in trades}
         ours = {o.id for o in engine.pending_orders()}
@@ -301,8 +304,24 @@ class SmartPortfolio(IStrategy):
             price = ticker.get("last") or ticker.get("close") if ticker else None
             if price:
                 prices[pair] = float(price)
-                times[pair] = (ticker.get("timestamp") or time.time() * 1000) / 1000.0
+                # a ticker without a time (ccxt's Kraken ticker, for one) is as fresh as the latest closed
+                # candle, never "now"; with neither, the price has no time and counts as stale
+                seen = ticker.get("timestamp")
+                when = seen / 1000.0 if seen else self._closed_candle_time(pair)
+                if when is not None:
+                    times[pair] = when
         return prices, times
+
+    def _closed_candle_time(self, pair: str) -> float | None:
+        """When the latest closed candle of ``pair`` closed, from Freqtrade's data provider."""
+        timeframe = self.config.get("timeframe", self.timeframe)
+        try:
+            df = self.dp.ohlcv(pair, timeframe)
+        except Exception:  # noqa: BLE001 - no candles means no time
+            return None
+        if df is None or len(df) == 0:
+            return None
+        return df["date"].iloc[-1].timestamp() + timeframe_to_seconds(timeframe)
 
     # ------------------------------------------------------------------ per pair
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
@@ -323,17 +342,33 @@ class SmartPortfolio(IStrategy):
     def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
                             min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
                             side: str, **kwargs: Any) -> float:
+        if self._outside_portfolio(pair):
+            return 0.0
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return 0.0
-        return order.amount * current_rate * (1 + 1e-9)
+        return entry_stake(order.amount, current_rate)
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
                             current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any) -> bool:
+        if self._outside_portfolio(pair):
+            return False
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return False
         self.engine.order_placed(order.id)
+        return True
+
+    def _outside_portfolio(self, pair: str) -> bool:
+        """After a rejected reload Freqtrade's whitelist is the edited one while the engine keeps the last
+        good settings: the bot as a whole keeps to those, so no entry on a pair outside them."""
+        if self.engine is not None and pair in self.engine._pairs():
+            return False
+        if f"outside {pair}" not in self._last_message:
+            self._last_message[f"outside {pair}"] = 0.0
+            logger.warning("smartpf: no entry on %s: it is not in the settings in force (%s); after a rejected "
+                           "settings change the last good settings stay in force", pair,
+                           ", ".join(self.engine._pairs()) if self.engine else "none yet")
         return True
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
@@ -347,12 +382,9 @@ class SmartPortfolio(IStrategy):
         if order is None or self.engine.order_status(order.id) != "planned":
             return None
         if order.side == "sell":
-            if order.full or order.amount >= trade.amount * (1 - 1e-9):
-                stake = -trade.stake_amount
-            else:
-                stake = -(order.amount * (1 + 1e-10)) * trade.stake_amount / trade.amount
+            stake = exit_stake(order.amount, trade.amount, trade.stake_amount, order.full)
         else:
-            stake = order.amount * current_rate * (1 + 1e-9)
+            stake = entry_stake(order.amount, current_rate)
         self.engine.order_placed(order.id)
         return stake, order.id
 
@@ -379,14 +411,14 @@ class SmartPortfolio(IStrategy):
         reason = decision.reason
         if reason is None or self._backtesting:
             return
-        if reason.code in (ev.BELOW_THRESHOLD, ev.ORDERS_TOO_SMALL, ev.BALANCED) and \
-                reason.details.get("seconds_to_next_check") is None and prices:
+        if decision.checked and prices:
             details = self.engine.details(prices)
             weights = ", ".join(f"{c['pair'].split('/')[0]} {c['actual_pct']:.2f}/{c['target_pct']:g} %"
                                 for c in details["coins"])
-            logger.info("smartpf: value %.2f %s, profit %+.2f %% (HODL %+.2f %%), %s; %s",
+            hodl = details["hodl_profit_pct"]
+            logger.info("smartpf: value %.2f %s, profit %+.2f %% (HODL %s), %s; %s",
                         details["value"], self.engine.spec.stake_currency, details["profit_pct"],
-                        details["hodl_profit_pct"], weights, reason.message)
+                        "n/a" if hodl is None else f"{hodl:+.2f} %", weights, reason.message)
         if reason.code not in QUIET_REASONS:
             now = decision.time
             if now - self._last_message.get(reason.code, -math.inf) >= SKIP_MESSAGE_EVERY:

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real market rules and candles from ../shared (never copied into the repo)."""
+"""Shared fixtures: the real market rules and candles, resolved as `make demo` does (smartpf.paths):
+SMARTPF_SHARED or ../shared (never copied into the repo), else what `make data` fetched into user_data/data."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from smartpf.markets import load_rules
 @pytest.fixture(scope="session")
 def real_rules():
     if not paths.DEFAULT_MARKETS.exists():
-        pytest.fail(f"the shared markets file is missing: {paths.DEFAULT_MARKETS}")
+        pytest.fail(f"the market rules are missing: {paths.DEFAULT_MARKETS} (run `make data`)")
     return load_rules(paths.DEFAULT_MARKETS)
 
 
 @pytest.fixture(scope="session")
 def datadir():
     if not paths.DEFAULT_DATADIR.exists():
-        pytest.fail(f"the shared candles are missing: {paths.DEFAULT_DATADIR}")
+        pytest.fail(f"the candles are missing: {paths.DEFAULT_DATADIR} (run `make data`)")
     return paths.DEFAULT_DATADIR

@@ -138,7 +138,7 @@ def test_relative_threshold():
 
 
 def test_scheduled_mode_counts_from_start_and_collapses_missed_boundaries():
-    spec = make_spec(mode="scheduled", interval="1h")
+    spec = make_spec(mode="scheduled", interval="1h", price_guard=None)  # the jumps here are real
     engine = started(spec, now=1000)  # started at 1000
     prices = {"BTC/USDT": 101.0, "ETH/USDT": 10.0}
     d = tick(engine, 1000 + 3599, prices)
@@ -193,7 +193,7 @@ def test_user_terminate_keep_via_settings_change():
     ok, _ = engine.update_spec(make_spec(terminate="keep"))
     assert ok
     held = dict(engine.holdings)
-    d = tick(engine, 120, {"BTC/USDT": 150.0, "ETH/USDT": 10.0})
+    d = tick(engine, 120, {"BTC/USDT": 120.0, "ETH/USDT": 10.0})
     assert not d.orders and engine.status == "terminated" and engine.holdings == held
 
 

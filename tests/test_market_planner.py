@@ -114,3 +114,19 @@ def test_initial_purchase_skips_below_position_minimum():
     assert not plan.orders
     assert {s.pair for s in plan.skipped} == {"BTC/USDT", "ETH/USDT"}
     assert all(s.minimum == pytest.approx(7.5) for s in plan.skipped)
+
+
+def test_an_order_above_the_markets_maximum_quantity_is_cut_to_it():
+    """Binance's ADA/USDT takes at most 900,000 ADA in one market order (MARKET_LOT_SIZE): a bigger buy is cut
+    to the maximum, never sent as an order the exchange refuses; the rest follows at the next checks."""
+    from smartpf_core import Engine, MarketRules, Snapshot
+
+    from .helpers import make_spec
+
+    spec = make_spec(assets={"ADA": 85, "BTC": 15}, investment=100_000)
+    rules = {"ADA/USDT": MarketRules(5, 0.1, 0.1, 0.0001, max_amount=900_000),
+             "BTC/USDT": MarketRules(5, 0.00001, 0.00001, 0.01)}
+    engine = Engine(spec, rules)
+    orders = {o.pair: o for o in engine.step(Snapshot(0, {"ADA/USDT": 0.05, "BTC/USDT": 30000.0})).orders}
+    assert orders["ADA/USDT"].amount == 900_000
+    assert MarketRules(max_amount=10, amount_step=0.3).floor_amount(50) == pytest.approx(9.9)

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from smartpf.cli import main
+from smartpf.freqtrade_config import freqtrade_config
 from smartpf_core import PortfolioSpec, parse_settings
 
 
@@ -63,7 +64,7 @@ def test_fee_and_stake_currency_come_from_freqtrade_config():
         ({"BTC": -10, "ETH": 110}, ("assets.BTC = -10", "greater than 0")),
         ({"BTC": "50", "ETH": 50}, ("assets.BTC = '50'", "greater than 0")),
         ({"BTC": float("nan"), "ETH": 50}, ("assets.BTC = NaN",)),
-        ({"BTC": True, "ETH": 50}, ("assets.BTC = True",)),
+        ({"BTC": True, "ETH": 50}, ("assets.BTC = true",)),
         ({"BTC": 50, "btc": 50}, ("listed more than once", "'BTC'")),
         ({"USDT": 50, "BTC": 50}, ("assets.USDT", "stake currency")),
         ({"BTC/USDT": 50, "ETH": 50}, ("assets.BTC/USDT", "not the pair")),
@@ -163,6 +164,11 @@ def test_spec_round_trip():
 
 # ---------------------------------------------------------------------- the command line
 
+def full(**section):
+    """A whole config as `smartpf init` writes it: validate checks the Freqtrade settings too."""
+    return freqtrade_config(settings(**section)["smart_portfolio"])
+
+
 def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
@@ -170,15 +176,27 @@ def write(tmp_path, name, text):
 
 
 def test_cli_validate_valid(tmp_path, capsys):
-    path = write(tmp_path, "c.json", json.dumps(settings()))
+    path = write(tmp_path, "c.json", json.dumps(full()))
     assert main(["validate", "-c", path]) == 0
-    assert "valid: BTC 50 %, ETH 30 %, SOL 20 %" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "valid: BTC 50 %, ETH 30 %, SOL 20 %" in out
+    assert "checked only at start" in out and "fund the investment" in out
+
+
+def test_cli_validate_refuses_what_the_bot_refuses(tmp_path, capsys):
+    """Valid means it will start: the strategy's own check (max_open_trades for 3 coins)."""
+    path = write(tmp_path, "c.json", json.dumps({**full(), "max_open_trades": 2, "stoploss": -0.1}))
+    assert main(["validate", "-c", path]) == 2
+    out = capsys.readouterr().out
+    assert "max_open_trades = 2: the portfolio holds 3 coins" in out and "stoploss = -0.1" in out
+    assert "valid:" not in out
 
 
 def test_cli_validate_comments_trailing_commas_and_merge(tmp_path, capsys):
     base = write(tmp_path, "a.json", """{
         // Freqtrade allows comments
         "stake_currency": "USDT",
+        "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
         "smart_portfolio": {"assets": {"BTC": 50, "ETH": 50,}, "investment": 100, "threshold": 0,},
     }""")
     override = write(tmp_path, "b.json", '{"smart_portfolio": {"threshold": 2}}')
@@ -213,6 +231,6 @@ def test_cli_validate_missing_file(tmp_path, capsys):
 
 
 def test_cli_validate_warning_still_valid(tmp_path, capsys):
-    path = write(tmp_path, "c.json", json.dumps(settings(assets={"BTC": 99, "ETH": 1}, threshold=2)))
+    path = write(tmp_path, "c.json", json.dumps(full(assets={"BTC": 99, "ETH": 1}, threshold=2)))
     assert main(["validate", "-c", path]) == 0
     assert "warning: smart_portfolio.threshold = 2" in capsys.readouterr().out

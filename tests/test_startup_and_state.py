@@ -61,7 +61,7 @@ def test_an_amount_that_differs_beyond_the_tolerance_is_refused_and_a_small_one_
 def test_a_pending_order_explains_a_difference():
     """Killed after a sell filled and before the save: the database is ahead on that pair, which is fine."""
     engine = started()
-    decision = tick(engine, 1000, {"BTC/USDT": 130.0, "ETH/USDT": 10.0}, fill=False)
+    decision = tick(engine, 1000, {"BTC/USDT": 120.0, "ETH/USDT": 10.0}, fill=False)
     (sell,) = [o for o in decision.orders if o.side == "sell"]
     after = {**engine.holdings, sell.pair: engine.holdings[sell.pair] - sell.amount}
     assert decide_start(engine, after).action == RESUME

@@ -29,7 +29,7 @@ def test_view_numbers_add_up():
 
 def test_view_status_while_rebalancing_and_without_a_price():
     engine = started()
-    tick(engine, 1000, {"BTC/USDT": 130.0, "ETH/USDT": 10.0}, fill=False)
+    tick(engine, 1000, {"BTC/USDT": 120.0, "ETH/USDT": 10.0}, fill=False)
     view = portfolio_view(engine, {"ETH/USDT": 10.0}, None, 1001.0)
     assert view["status"] == "rebalancing" and view["prices_at"] is None and view["why_not"] is None
     assert view["coins"][0]["price"] is None and view["coins"][0]["value"] == 0.0
@@ -37,8 +37,8 @@ def test_view_status_while_rebalancing_and_without_a_price():
 
 def test_record_rows_use_the_records_columns_and_words():
     engine = started()
-    tick(engine, 1000, {"BTC/USDT": 130.0, "ETH/USDT": 10.0})
-    tick(engine, 1060, {"BTC/USDT": 130.0, "ETH/USDT": 10.0})
+    tick(engine, 1000, {"BTC/USDT": 120.0, "ETH/USDT": 10.0})
+    tick(engine, 1060, {"BTC/USDT": 120.0, "ETH/USDT": 10.0})
     rows = record_rows(engine.records)
     assert [r["operation_kind"] for r in rows] == ["initial", "initial", "rebalance", "rebalance"]
     assert rows[0]["trigger"] == "" and rows[2]["trigger"] == "threshold"

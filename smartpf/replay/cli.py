@@ -26,12 +26,15 @@ from smartpf.replay.exchange.scenario import Scenario, ScenarioError, load_scena
 from smartpf.replay.exchange.simulator import ExchangeSimulator, parse_balances
 from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, sort_timeframes
 from smartpf.replay.faults import FaultError, Faults
-from smartpf.replay.protocols import binance
+from smartpf.replay.protocols import binance, okx, xt
+from smartpf.replay.protocols.public import ProtocolSetupError
 from smartpf.replay.server import ReplayState, is_loopback, make_server
 
 DEFAULT_PORT = 8765
 DEFAULT_WARMUP = 1000
 PROG = "smartpf replay"
+# --protocol: the exchange's REST API served; okx and xt are public endpoints only (dry-run).
+PROTOCOLS = {"binance": None, "okx": okx.OkxPublic, "xt": xt.XtPublic}
 
 class UsageError(ValueError):
     """Bad command-line value: printed as one line, exit code 2."""
@@ -43,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       "candles (default: %(default)s)")
     a("--markets", default=str(DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON, or ccxt markets JSON "
       "served as one (default: %(default)s)")
+    a("--protocol", default="binance", help="the exchange API to speak: binance (public and, with --accounts, "
+      "signed), okx or xt (public only; --markets must be that exchange's ccxt markets file) (default: %(default)s)")
     a("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     a("--port", default=str(DEFAULT_PORT), help="TCP port, 0 = pick a free one (default: %(default)s)")
     a("--clock", default="history", help="history (original timestamps, all data) or replay (now = --start, "
@@ -104,6 +109,8 @@ def _build(args: argparse.Namespace, started_ms: int) -> tuple[Market, Faults, i
     port = int(_number(args.port, "--port", "an integer 0..65535", int))
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {args.port!r}: must be an integer 0..65535")
+    if args.protocol not in PROTOCOLS:
+        raise UsageError(f"--protocol {args.protocol!r}: must be one of {', '.join(PROTOCOLS)}")
     if args.clock not in ("history", "replay"):
         raise UsageError(f"--clock {args.clock!r}: must be history or replay")
     fail_rate = _number(args.fail_rate, "--fail-rate", "a number between 0 and 1")
@@ -174,6 +181,8 @@ def _clock(mode: str, pairs: dict[str, PairData], started_ms: int, start_ms: int
 
 def _accounts(args: argparse.Namespace, state: ReplayState) -> binance.BinanceSpot | None:
     """The exchange simulator behind Binance's signed API, or None without --accounts."""
+    if args.accounts and args.protocol != "binance":
+        raise UsageError(f"--accounts: only with --protocol binance (the signed {args.protocol} API is not served yet)")
     account_options = [o for o, v in (("--api-key", args.api_key), ("--api-secret", args.api_secret),
                                       ("--balance", args.balance), ("--ledger", args.ledger)) if v is not None]
     if not args.accounts:
@@ -254,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         market, faults, port, host = _build(args, started_ms)
         state = ReplayState(market, faults, args.log_requests)
         state.accounts = _accounts(args, state)
+        front = PROTOCOLS[args.protocol]
+        state.public = front(market, Path(args.markets)) if front is not None else None
         idle = _number(args.idle_timeout, "--idle-timeout", "seconds > 0")
         most = int(_number(args.max_connections, "--max-connections", "an integer >= 1", int))
         if idle <= 0 or most < 1:
@@ -261,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
                              "must be seconds > 0 and an integer >= 1")
         state.admin_token = _admin_token(args, host)
         server = make_server(state, host, port, idle_timeout=idle, max_connections=most)
-    except (UsageError, DataError, ScenarioError, FaultError, LedgerError) as e:
+    except (UsageError, DataError, ScenarioError, FaultError, LedgerError, ProtocolSetupError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
     except OSError as e:
@@ -279,6 +290,8 @@ def run(args: argparse.Namespace) -> int:
         threading.Thread(target=_match_loop, args=(state.accounts, stop), daemon=True).start()
     bound_host, bound_port = server.server_address[:2]
     line = readiness_line(market, str(bound_host), int(bound_port))
+    if args.protocol != "binance":
+        line += f" protocol={args.protocol}"
     if state.accounts is not None:
         sim = state.accounts.sim
         line += f" accounts=on fee={sim.fee_rate}/{sim.fee_asset} partial_fills={sim.partial_fills}"
@@ -297,8 +310,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Offline Binance-compatible replay exchange "
-                                     "(see docs/replay.md).")
+    parser = argparse.ArgumentParser(prog=PROG, description="Offline replay exchange speaking Binance's, OKX's "
+                                     "or XT's API (see docs/replay.md).")
     add_arguments(parser)
     return parser
 

@@ -1,6 +1,9 @@
 """HTTP plumbing of the replay exchange: connections, faults, admin endpoints, and dispatch to the
 protocol front end (``smartpf.replay.protocols.binance``), which answers Binance's API.
 
+With ``--protocol okx|xt`` a public-API front end (``smartpf.replay.protocols``) answers instead of the
+Binance routes below, and faults are worded in its error shape; unknown paths stay a loud 404.
+
 A ``ThreadingHTTPServer`` with HTTP/1.1 keep-alive: one thread per connection, read-only market
 arrays, so concurrent ccxt requests never wait on each other. Signed endpoints are answered by the
 exchange simulator's accounts when the server runs with ``--accounts``, otherwise like Binance does
@@ -25,6 +28,7 @@ from smartpf.replay.exchange.market import Market
 from smartpf.replay.exchange.simulator import Rejected
 from smartpf.replay.faults import ORDER_PATH, OUTAGE, FaultError, Faults
 from smartpf.replay.protocols import binance
+from smartpf.replay.protocols.public import PublicFront
 from smartpf.replay.protocols.wire import dumps
 
 ADMIN_PREFIX = "/_smartpf/"
@@ -46,8 +50,9 @@ class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
     def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
-                 accounts: binance.BinanceSpot | None = None) -> None:
+                 accounts: binance.BinanceSpot | None = None, public: PublicFront | None = None) -> None:
         self.market = market
+        self.public = public  # the OKX or XT public front end, None for Binance
         self.faults = faults
         self.log_requests = log_requests
         self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
@@ -155,7 +160,9 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: int, msg: str, path: str) -> None:
         self.state.count(self.state.errors, f"{status} {code} {path}")
         extra = {"Retry-After": "1"} if status == 429 else None
-        self._send(status, dumps({"code": code, "msg": msg}), extra)
+        public = self.state.public
+        body = public.error_body(status, code, msg) if public is not None else {"code": code, "msg": msg}
+        self._send(status, dumps(body), extra)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
@@ -233,6 +240,9 @@ class Handler(BaseHTTPRequestHandler):
             if failure is not None:
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
+            if st.public is not None:
+                self._public(path, url.query, st.effective_now(now))
+                return
             if binance.is_private(path):
                 if st.accounts is not None:
                     self._private(path, url.query, body, now)
@@ -261,6 +271,16 @@ class Handler(BaseHTTPRequestHandler):
         self.state.count(self.state.unknown, path)
         sys.stderr.write(f"smartpf replay: unknown path {self.command} {self.path}\n")
         return 404, b""
+
+    def _public(self, path: str, query: str, now: int) -> None:
+        """A path of the OKX or XT public front end; anything it does not know is a loud 404."""
+        q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        assert self.state.public is not None
+        answer = self.state.public.route(self.command, path, q, now)
+        if answer is None:
+            self._send(*self._unknown(path))
+            return
+        self._send(answer[0], dumps(answer[1]))
 
     def _private(self, path: str, query: str, body: bytes, now: int) -> None:
         """A signed endpoint, answered by the Binance protocol over the exchange simulator. Placing an

@@ -21,7 +21,9 @@ Usage::
 ``running_replay`` keyword arguments (all optional): ``clock`` ("history" | "replay"), ``start``
 (ISO 8601, replay clock), ``scenario`` (a path or a dict, written to a temp file), ``fail_rate``,
 ``seed``, ``latency_ms``, ``latency_paths`` (list), ``datadir``, ``markets``, ``pairs`` (list),
-``timeframes`` (list), ``warmup`` (candles), ``extra_args`` (list of more CLI arguments),
+``timeframes`` (list), ``warmup`` (candles), ``protocol`` ("binance" | "okx" | "xt"; ``markets`` must then be
+that exchange's ccxt file, and ``config_for()`` starts from user_data/config.replay-<protocol>.json),
+``extra_args`` (list of more CLI arguments),
 ``startup_timeout`` (s), ``stop_timeout`` (s), ``log_requests`` (bool); with ``accounts=True`` the signed
 API is on: ``balances`` ({"USDT": 10000}), ``fee``, ``fee_asset``, ``partial_fills``, ``ledger`` (a path), and
 ``ex.account()``, ``ex.deposit()``, ``ex.withdraw()``, ``ex.halt()``, ``ex.set_filters()`` drive it
@@ -53,6 +55,9 @@ from smartpf.paths import REPO_ROOT, USER_DATA
 
 REPLAY_CONFIG = USER_DATA / "config.replay.json"
 REPLAY_LIVE_CONFIG = USER_DATA / "config.replay-live.json"  # dry_run false, for a server with accounts=True
+# The dry-run config of each --protocol: ``config_for()`` starts from the one of the server's protocol.
+PROTOCOL_CONFIGS = {"binance": REPLAY_CONFIG, "okx": USER_DATA / "config.replay-okx.json",
+                    "xt": USER_DATA / "config.replay-xt.json"}
 CONFIG_ADDRESS = "127.0.0.1:8765"
 
 
@@ -72,8 +77,9 @@ def _merge(base: dict, extra: dict) -> dict:
 class ReplayExchange:
     """A running replay server (see the module docstring)."""
 
-    def __init__(self, process: subprocess.Popen, readiness: str, log_path: Path) -> None:
+    def __init__(self, process: subprocess.Popen, readiness: str, log_path: Path, protocol: str = "binance") -> None:
         self.process = process
+        self.protocol = protocol
         self.readiness = readiness
         self.log_path = log_path
         self.url = readiness.split(" on ", 1)[1].split()[0]
@@ -147,10 +153,10 @@ class ReplayExchange:
         return body
 
     def config_for(self, base: str | Path | dict | None = None, overrides: dict | None = None) -> dict:
-        """A Freqtrade config (default user_data/config.replay.json) pointed at this server, with
-        ``overrides`` deep-merged in."""
+        """A Freqtrade config (default: the dry-run config of the server's protocol, e.g.
+        user_data/config.replay.json) pointed at this server, with ``overrides`` deep-merged in."""
         if base is None:
-            base = REPLAY_CONFIG
+            base = PROTOCOL_CONFIGS[self.protocol]
         config = copy.deepcopy(base) if isinstance(base, dict) else json.loads(Path(base).read_text())
         config = json.loads(json.dumps(config).replace(CONFIG_ADDRESS, self.address))
         return _merge(config, overrides or {})
@@ -186,12 +192,13 @@ def replay_args(clock: str = "history", start: str | None = None, scenario: str 
                 timeframes: list[str] | None = None, warmup: int | None = None,
                 log_requests: bool = False, accounts: bool = False, balances: dict[str, float] | None = None,
                 fee_asset: str | None = None, partial_fills: int | None = None, ledger: str | Path | None = None,
-                fee: float | None = None, port: int = 0, lost_response_rate: float | None = None,
-                order_error_rate: float | None = None, order_errors: list[str] | None = None,
-                expire_after_partial: bool = False, idle_timeout: float | None = None,
-                max_connections: int | None = None, admin_token: str | None = None) -> list[str]:
+                fee: float | None = None, protocol: str = "binance", port: int = 0,
+                lost_response_rate: float | None = None, order_error_rate: float | None = None,
+                order_errors: list[str] | None = None, expire_after_partial: bool = False,
+                idle_timeout: float | None = None, max_connections: int | None = None,
+                admin_token: str | None = None) -> list[str]:
     """Command-line arguments for ``python -m smartpf.replay`` (port 0, 127.0.0.1)."""
-    args = ["--port", str(port), "--host", "127.0.0.1", "--clock", clock]
+    args = ["--port", str(port), "--host", "127.0.0.1", "--clock", clock, "--protocol", protocol]
     if accounts:
         args.append("--accounts")
         for asset, amount in (balances or {}).items():
@@ -244,7 +251,7 @@ def running_replay(*, scenario: str | Path | dict | None = None, extra_args: lis
             proc.wait(5)
             raise ReplayStartError(f"replay server did not start (rc={proc.returncode}): {ready}\n"
                                    f"{log_path.read_text(errors='replace')}")
-        ex = ReplayExchange(proc, ready, log_path)
+        ex = ReplayExchange(proc, ready, log_path, str(options.get("protocol", "binance")))
         ex.token = options.get("admin_token")  # type: ignore[assignment]
         try:
             yield ex

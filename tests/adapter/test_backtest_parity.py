@@ -26,6 +26,10 @@ CASES = [
     ("1h-scheduled", "1h", "20220101-20220301",
      {"assets": {"BTC": 30, "ETH": 30, "LINK": 20, "LTC": 20}, "investment": 1000, "mode": "scheduled",
       "interval": "1d"}),
+    # the May 2021 crash with a tight price guard: 47 candles held for confirmation, identically in both
+    ("1h-price-guard", "1h", "20210501-20210601",
+     {"assets": {"BTC": 25, "ETH": 25, "ADA": 25, "XRP": 25}, "investment": 1000, "threshold": 2,
+      "price_guard": 5}),
     ("1h-take-profit-sell", "1h", "20240201-20240401",
      {"assets": {"BTC": 25, "ETH": 25, "SOL": 25, "XRP": 25}, "investment": 1000, "threshold": 2,
       "take_profit": 15, "on_exit": "sell"}),

@@ -101,7 +101,8 @@ def test_kill_9_in_the_middle_of_a_rebalance_then_stop_loss_keep(tmp_path):
                 ("ETH/USDT", "sell"), ("BTC/USDT", "buy")]
             bot.wait_for("weights back at target", lambda: weights_within(bot.state(), 1.0), timeout=30)
 
-            bot.wait_for("the stop-loss", lambda: bot.state()["engine"]["status"] == "terminated", timeout=150)
+            # timeout: the -30 % crash is a jump the price guard confirms one check (60 s) later
+            bot.wait_for("the stop-loss", lambda: bot.state()["engine"]["status"] == "terminated", timeout=240)
             info = bot.state()["engine"]["termination"]
             assert info["trigger"] == "stop_loss" and info["how"] == "keep"
             count = len(bot.orders())

@@ -34,7 +34,7 @@ def test_a_portfolio_round_trips_through_the_database(store):
     engine = started()
     engine.portfolio_id = "p1"
     row = store.create(engine, "bot")
-    tick(engine, 1000, {"BTC/USDT": 130.0, "ETH/USDT": 10.0})  # a rebalance: sell phase filled
+    tick(engine, 1000, {"BTC/USDT": 120.0, "ETH/USDT": 10.0})  # a rebalance: sell phase filled
     store.save(row, engine)
     loaded = store.load(store.active())
     assert loaded.to_dict() == engine.to_dict()
@@ -143,7 +143,7 @@ def test_an_older_order_with_the_same_tag_is_never_booked():
     """The restored-backup case: rb2 happened (0.0195 ETH @ 2556.72); the sequence went back, a new rb2 was
     placed (0.0248 @ 3323.74), then a crash. Only the order placed after the operation started is booked."""
     engine = started(make_spec(assets={"BTC": 50, "ETH": 50}), {"BTC/USDT": 30000.0, "ETH/USDT": 2500.0})
-    decision = tick(engine, 10_000, {"BTC/USDT": 30000.0, "ETH/USDT": 3400.0}, fill=False)
+    decision = tick(engine, 10_000, {"BTC/USDT": 30000.0, "ETH/USDT": 2900.0}, fill=False)
     (sell,) = decision.orders
     old = ft_order("sell", sell.id, when=5_000, filled=0.0195, price=2556.72)
     new = ft_order("sell", sell.id, when=10_001, filled=0.0248, price=3323.74)

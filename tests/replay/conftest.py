@@ -13,9 +13,9 @@ from smartpf.replay.testing import running_replay
 
 @pytest.fixture(scope="session")
 def shared_data() -> tuple[Path, Path]:
-    """The shared real candles and exchangeInfo (CI has them)."""
-    assert DEFAULT_DATADIR.is_dir(), f"missing shared candles at {DEFAULT_DATADIR}"
-    assert DEFAULT_MARKETS.is_file(), f"missing shared exchangeInfo at {DEFAULT_MARKETS}"
+    """The real candles and exchangeInfo: ../shared (CI has them), else what `make data` fetched."""
+    assert DEFAULT_DATADIR.is_dir(), f"missing candles at {DEFAULT_DATADIR} (run `make data`)"
+    assert DEFAULT_MARKETS.is_file(), f"missing exchangeInfo at {DEFAULT_MARKETS} (run `make data`)"
     return DEFAULT_DATADIR, DEFAULT_MARKETS
 
 
