@@ -399,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="write them to FILE (default: print)")
     p.set_defaults(func=portfolio_cli.cmd_records)
 
+    from . import reconcile_cli
+
+    p = sub.add_parser("reconcile", help="the exchange's balances, the trade database and the portfolio, compared")
+    portfolio_cli.add_arguments(p)
+    p.add_argument("--json", action="store_true", help='{"coins": [{"coin", "exchange", "database", "state", '
+                   '"difference"}], "orphans": [...]}')
+    p.set_defaults(func=reconcile_cli.cmd_reconcile)
+
     from . import steer
 
     p = sub.add_parser("add", help="invest AMOUNT more in the running portfolio (config edit + reload)")

@@ -30,6 +30,7 @@ from pandas import DataFrame
 from smartpf.adapter import ftdoor
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
+from smartpf.adapter.orphans import OrphanWatch
 from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
 from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
@@ -244,17 +245,24 @@ class SmartPortfolio(IStrategy):
             times = None
         else:
             op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
+            blind = self._ask_the_exchange(engine, now, op_started)
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
             prices, times = self._live_prices(engine.ledger_pairs())  # the HODL shadow's coins too
+            trades = ftdoor.open_trades()  # again: an adopted fill may have changed or opened a trade
         holdings = {t.pair: float(t.amount) for t in trades}
         ours = {o.id for o in engine.pending_orders()}
         foreign = frozenset(t.pair for t in trades if t.has_open_orders and not any(
-            o.ft_order_tag in ours for o in t.orders if o.ft_is_open))
+            o.ft_order_tag in ours for o in t.orders if o.ft_is_open)) | (set() if self._backtesting else blind)
         if not self._backtesting and not self.config.get("dry_run", True):
             # Live: Freqtrade refreshes its wallet only after its own orders: re-read the exchange's balance,
             # or money moved outside the bot (a withdrawal) would buy with cash that is not there.
-            self.wallets.update()
+            try:
+                self.wallets.update()
+            except Exception as exc:  # noqa: BLE001 - an unreachable exchange: decide nothing blind
+                logger.warning("smartpf: cannot read the account's balance (%s): no order this loop", exc)
+                self._orders = {}
+                return
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
                                         spendable=spendable))
@@ -269,6 +277,18 @@ class SmartPortfolio(IStrategy):
                 self._write_summary()
         else:
             self._persist(prices, now, decision.reason)
+
+    def _ask_the_exchange(self, engine: Engine, now: float, op_started: float) -> set[str]:
+        """Live: adopt fills the exchange made without the database knowing (a lost answer, a kill), so
+        nothing is sent twice (smartpf.adapter.orphans). Returns the pairs it could not check."""
+        if self.config.get("dry_run", True):
+            return set()
+        if not hasattr(self, "_orphans"):
+            self._orphans = OrphanWatch(self)
+        lines, blind = self._orphans.check(engine, now, op_started)
+        for line in lines:
+            logger.info("smartpf: %s", line)
+        return blind
 
     def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
         pairs = {o.pair for o in engine.pending_orders()}

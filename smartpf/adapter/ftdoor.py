@@ -3,7 +3,10 @@
 - the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects);
 - skipping Freqtrade's defensive deep copy of ``trade`` for callbacks that only read it;
 - switching ``position_adjustment_enable`` per loop, so idle candles cost nothing;
-- which bots already started in this process, so a config reload can be told from a fresh start.
+- which bots already started in this process, so a config reload can be told from a fresh start;
+- the exchange's own record of a pair's orders, and adopting an order that filled on the exchange but
+  never reached the trade database (a lost answer, a kill between the fill and the write) into the
+  trade it belongs to, the way Freqtrade's own ``handle_onexchange_order`` does.
 
 Each mechanism is checked against the Freqtrade installed (the version it was written for, and the
 source line it depends on). When an upgrade changes one, the door falls back to the slower but
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
 from typing import Any
@@ -111,3 +115,78 @@ def adjustment_flag_read_each_loop() -> bool:
 def position_adjustment(wanted: bool) -> bool:
     """The value to give ``position_adjustment_enable`` this loop: ``wanted`` if switching is safe, else on."""
     return wanted if adjustment_flag_read_each_loop() else True
+
+
+# ------------------------------------------------------------------ the exchange's record, orphan adoption
+def exchange_of(dp: Any) -> Any:
+    """Freqtrade's exchange object behind the strategy's DataProvider."""
+    return dp._exchange
+
+
+def orders_on_exchange(exchange: Any, pair: str, since: datetime) -> list[dict]:
+    """The pair's orders as the exchange reports them (ccxt order dicts), placed at or after ``since``."""
+    return list(exchange.fetch_orders(pair, since))
+
+
+def fee_in_base(exchange: Any, order: dict, pair: str, since: datetime) -> float:
+    """The fee an order paid in the coin it bought (Binance without BNB), from its trades."""
+    base = pair.split("/")[0]
+    trades = exchange.get_trades_for_order(str(order["id"]), pair, since)
+    return sum(float((t.get("fee") or {}).get("cost") or 0.0) for t in trades
+               if (t.get("fee") or {}).get("currency") == base)
+
+
+@cache
+def can_adopt() -> bool:
+    """Does Freqtrade still build orders from ccxt objects and book them into trades as written for?"""
+    from freqtrade.persistence import Order, Trade
+
+    ok = (is_checked_version() and hasattr(Order, "parse_from_ccxt_object") and hasattr(Trade, "update_trade")
+          and "ft_fee_base" in Order.__table__.columns)
+    if not ok:
+        logger.warning("smartpf: Freqtrade %s books orders differently from %s: an order found on the exchange "
+                       "but not in the trade database is reported, not adopted", freqtrade_version(), CHECKED_VERSION)
+    return ok
+
+
+def adopt_order(trade: Any, order: dict, tag: str, fee_base: float) -> Any:
+    """Book an exchange order into ``trade`` (amount net of ``fee_base``, the engine's ``tag``) and commit."""
+    from freqtrade.persistence import Order, Trade
+
+    side = order["side"]
+    row = Order.parse_from_ccxt_object(order, trade.pair, side)
+    row.ft_order_tag = tag
+    row.ft_fee_base = fee_base or None
+    trade.orders.append(row)
+    trade.update_trade(row)
+    if side == trade.exit_side and trade.amount <= 0:
+        trade.close(row.safe_price)
+    Trade.session.add(trade)
+    Trade.commit()
+    return row
+
+
+def open_trade_for(strategy: Any, order: dict, tag: str, fee_base: float) -> Any:
+    """A new open trade for an entry that filled on the exchange without reaching the database, built the
+    way Freqtrade's ``execute_entry`` builds one, then the order adopted into it."""
+    from freqtrade.exchange import timeframe_to_minutes
+    from freqtrade.persistence import Trade
+
+    exchange = exchange_of(strategy.dp)
+    config = strategy.config
+    pair = order["symbol"]
+    rate = float(order.get("average") or order.get("price") or 0.0)
+    fee = exchange.get_fee(symbol=pair, taker_or_maker="taker")
+    trade = Trade(pair=pair, base_currency=pair.split("/")[0], stake_currency=config["stake_currency"],
+                  stake_amount=float(order.get("cost") or 0.0), amount=0, is_open=True,
+                  amount_requested=float(order.get("amount") or 0.0), fee_open=fee, fee_close=fee,
+                  open_rate=rate, open_rate_requested=rate,
+                  open_date=datetime.fromtimestamp((order.get("timestamp") or 0) / 1000, UTC),
+                  exchange=exchange.id, strategy=strategy.get_strategy_name(), enter_tag=tag,
+                  timeframe=timeframe_to_minutes(config["timeframe"]), leverage=1.0, is_short=False,
+                  trading_mode=exchange.trading_mode, funding_fees=0.0,
+                  amount_precision=exchange.get_precision_amount(pair),
+                  price_precision=exchange.get_precision_price(pair), precision_mode=exchange.precisionMode,
+                  precision_mode_price=exchange.precision_mode_price, contract_size=exchange.get_contract_size(pair))
+    trade.adjust_stop_loss(trade.open_rate, strategy.stoploss, initial=True)
+    return adopt_order(trade, order, tag, fee_base)

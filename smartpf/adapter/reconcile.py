@@ -91,3 +91,35 @@ def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: floa
         elif status == "planned":
             engine.order_placed(order.id)
     return lines
+
+
+# ------------------------------------------------------------------ what the exchange did without telling
+DONE_ON_EXCHANGE = ("closed", "canceled", "cancelled", "expired", "rejected")
+
+
+def unknown_fills(exchange_orders: Iterable[Mapping[str, Any]], known_ids: set[str],
+                  since: float) -> list[Mapping[str, Any]]:
+    """Orders that filled (wholly or in part) on the exchange, were placed at or after ``since`` (the
+    portfolio's start) and are not in the trade database: an answer lost, or a kill between the fill
+    and Freqtrade's write. Open orders are left to Freqtrade (it tracks the ones it knows)."""
+    out = []
+    for o in exchange_orders:
+        placed = (o.get("timestamp") or 0) / 1000.0
+        if str(o.get("id")) in known_ids or placed < since - SLACK:
+            continue
+        if (o.get("status") or "").lower() in DONE_ON_EXCHANGE and float(o.get("filled") or 0.0) > 0:
+            out.append(o)
+    return sorted(out, key=lambda o: o.get("timestamp") or 0)
+
+
+def owner_of(engine: Engine, orphan: Mapping[str, Any], op_started: float) -> Order | None:
+    """The engine's outstanding order that an unknown fill carries out: same pair and side, not yet booked,
+    and the fill placed after its operation started. None when the portfolio ordered nothing like it."""
+    placed = (orphan.get("timestamp") or 0) / 1000.0
+    if placed < op_started - SLACK:
+        return None
+    for order in engine.pending_orders():
+        if order.pair == orphan.get("symbol") and order.side == orphan.get("side") and \
+                engine.order_status(order.id) in ("planned", "open"):
+            return order
+    return None

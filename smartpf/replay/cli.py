@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import sys
 import threading
@@ -26,7 +28,7 @@ from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, sort_timeframe
 from smartpf.replay.faults import FaultError, Faults
 from smartpf.replay.protocols import binance, okx, xt
 from smartpf.replay.protocols.public import ProtocolSetupError
-from smartpf.replay.server import ReplayState, make_server
+from smartpf.replay.server import ReplayState, is_loopback, make_server
 
 DEFAULT_PORT = 8765
 DEFAULT_WARMUP = 1000
@@ -79,6 +81,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--partial-fills", default="1", help="--accounts: fill every order in N trades, one second apart "
       "(default: %(default)s)")
     a("--ledger", default=None, help="--accounts: JSON file keeping balances, orders and trades across restarts")
+    a("--lost-response-rate", default="0", help="--accounts: fraction 0..1 of placed orders (POST /api/v3/order) "
+      "accepted and filled whose answer is lost (the connection closes without one)")
+    a("--order-error-rate", default="0", help="--accounts: fraction 0..1 of order placements refused before the "
+      "exchange acts, with one of --order-errors")
+    a("--order-errors", default=None, help="comma-separated kinds for --order-error-rate: 5xx, 429 (with "
+      "Retry-After), -1021 (default: all three)")
+    a("--expire-after-partial", action="store_true", help="--accounts: market orders fill about half, the rest "
+      "expires")
+    a("--admin-token", default=None, help="token required on /_smartpf/ (header X-Smartpf-Token); required when "
+      "--host is not loopback (default there: $SMARTPF_REPLAY_TOKEN, else a random one printed at start)")
+    a("--idle-timeout", default="30", help="seconds an idle or half-sent connection is kept (default: %(default)s)")
+    a("--max-connections", default="64", help="connections served at once; more get 503 (default: %(default)s)")
 
 def _number(value: str, option: str, allowed: str, kind: type = float) -> float:
     try:
@@ -135,6 +149,15 @@ def _build(args: argparse.Namespace, started_ms: int) -> tuple[Market, Faults, i
         raise UsageError(f"--scenario {args.scenario}: price events and \"flat\" need --clock replay")
     clock = _clock(args.clock, pairs, started_ms, start_ms, warmup)
     faults = Faults(fail_rate, int(latency), _csv(args.latency_paths), seed)
+    order_faults: dict = {"expire_after_partial": bool(args.expire_after_partial)}
+    for option, key in (("--lost-response-rate", "lost_response_rate"), ("--order-error-rate", "order_error_rate")):
+        order_faults[key] = _number(getattr(args, key), option, "a number between 0 and 1")
+    if args.order_errors:
+        order_faults["order_errors"] = _csv(args.order_errors)
+    try:
+        faults.update(order_faults, started_ms)
+    except FaultError as e:  # name the option, not the admin key
+        raise UsageError(f"--{str(e).replace('_', '-')}") from None
     return Market(info, pairs, clock, scenario), faults, port, args.host
 
 def _clock(mode: str, pairs: dict[str, PairData], started_ms: int, start_ms: int | None, warmup: int) -> Clock:
@@ -213,6 +236,18 @@ def _match_loop(accounts: binance.BinanceSpot, stop: threading.Event) -> None:
                 sys.stderr.write(f"{PROG}: matching error: {e!r}\n")
 
 
+def _admin_token(args: argparse.Namespace, host: str) -> str | None:
+    """The admin token: given, or required off loopback (from $SMARTPF_REPLAY_TOKEN or made up and printed)."""
+    token = args.admin_token or None
+    if token is None and not is_loopback(host):
+        token = os.environ.get("SMARTPF_REPLAY_TOKEN") or secrets.token_urlsafe(24)
+        if not os.environ.get("SMARTPF_REPLAY_TOKEN"):
+            sys.stderr.write(f"{PROG}: listening on {host}: /_smartpf/ needs the header X-Smartpf-Token: {token}\n")
+    if token is not None and len(token) < 8:
+        raise UsageError("--admin-token: must be at least 8 characters")
+    return token
+
+
 def readiness_line(market: Market, host: str, port: int) -> str:
     clock = market.clock
     tfs = ",".join(sort_timeframes(market.timeframes()))
@@ -230,7 +265,13 @@ def run(args: argparse.Namespace) -> int:
         state.accounts = _accounts(args, state)
         front = PROTOCOLS[args.protocol]
         state.public = front(market, Path(args.markets)) if front is not None else None
-        server = make_server(state, host, port)
+        idle = _number(args.idle_timeout, "--idle-timeout", "seconds > 0")
+        most = int(_number(args.max_connections, "--max-connections", "an integer >= 1", int))
+        if idle <= 0 or most < 1:
+            raise UsageError(f"--idle-timeout {args.idle_timeout!r} / --max-connections {args.max_connections!r}: "
+                             "must be seconds > 0 and an integer >= 1")
+        state.admin_token = _admin_token(args, host)
+        server = make_server(state, host, port, idle_timeout=idle, max_connections=most)
     except (UsageError, DataError, ScenarioError, FaultError, LedgerError, ProtocolSetupError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,8 @@
-"""Fault injection: random failures, latency, outage and frozen prices, switchable at run time.
+"""Fault injection: random failures, latency, outage and frozen prices, switchable at run time; and the
+faults of order placement (POST /api/v3/order), where the exchange may act although the bot hears
+nothing: a lost answer (the order is accepted and filled, then the connection is closed without an
+answer), 5xx, 429 with ``Retry-After``, -1021 (timestamp outside the window), and an order that
+expires after its first partial fill.
 
 One ``Faults`` object is shared by the request threads; every change goes through ``update`` so the
 admin endpoint and the command line validate the same way.
@@ -18,6 +22,13 @@ FAILURES: tuple[tuple[int, int, str], ...] = (
                  "Please use WebSocket Streams for live updates to avoid polling the API."),
 )
 OUTAGE = (503, -1008, "Service unavailable (smartpf replay: outage).")
+# Failures of order placement, chosen by name (``order_errors``); the exchange does not act on these.
+ORDER_ERRORS: dict[str, tuple[int, int, str]] = {
+    "5xx": (503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes."),
+    "429": (429, -1003, "Too many requests; current limit of IP is 6000 requests per minute."),
+    "-1021": (400, -1021, "Timestamp for this request is outside of the recvWindow."),
+}
+ORDER_PATH = "/api/v3/order"
 
 
 class FaultError(ValueError):
@@ -57,18 +68,33 @@ class Faults:
         self.outage = False
         self.frozen_at: int | None = None
         self.injected = 0
+        self.lost_response_rate = 0.0  # POST /api/v3/order: acted on, answer never sent
+        self.order_error_rate = 0.0    # POST /api/v3/order: refused with one of ``order_errors``
+        self.order_errors: tuple[str, ...] = tuple(ORDER_ERRORS)
+        self.expire_after_partial = False  # market orders fill one part, the rest expires
+        self.answer_delay_ms = 0  # POST /api/v3/order: acted on at once, answered this much later
+        self.lost = 0
+        self.order_failures = 0
 
     def update(self, changes: dict, now_ms: int) -> None:
         """Apply admin changes: outage, frozen (bool), latency_ms, latency_paths, fail_rate, seed."""
-        allowed = {"outage", "frozen", "latency_ms", "latency_paths", "fail_rate", "seed"}
+        allowed = {"outage", "frozen", "latency_ms", "latency_paths", "fail_rate", "seed", "lost_response_rate",
+                   "order_error_rate", "order_errors", "expire_after_partial", "answer_delay_ms"}
         unknown = set(changes) - allowed
         if unknown:
             raise FaultError(f"unknown fault setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-        for key in ("outage", "frozen"):
+        for key in ("outage", "frozen", "expire_after_partial"):
             if key in changes and not isinstance(changes[key], bool):
                 raise FaultError(f"{key} {changes[key]!r}: must be true or false")
         rate = _rate(changes["fail_rate"], "fail_rate") if "fail_rate" in changes else None
+        lost = _rate(changes["lost_response_rate"], "lost_response_rate") if "lost_response_rate" in changes else None
+        order_rate = _rate(changes["order_error_rate"], "order_error_rate") if "order_error_rate" in changes else None
+        kinds = changes.get("order_errors")
+        if kinds is not None and (not isinstance(kinds, list) or not kinds
+                                  or not all(k in ORDER_ERRORS for k in kinds)):
+            raise FaultError(f"order_errors {kinds!r}: must be a non-empty list of {sorted(ORDER_ERRORS)}")
         latency = _ms(changes["latency_ms"], "latency_ms") if "latency_ms" in changes else None
+        delay = _ms(changes["answer_delay_ms"], "answer_delay_ms") if "answer_delay_ms" in changes else None
         paths = changes.get("latency_paths")
         if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
             raise FaultError(f"latency_paths {paths!r}: must be a list of paths like \"/api/v3/depth\" or null")
@@ -85,6 +111,16 @@ class Faults:
                     self.frozen_at = None
             if rate is not None:
                 self.fail_rate = rate
+            if lost is not None:
+                self.lost_response_rate = lost
+            if order_rate is not None:
+                self.order_error_rate = order_rate
+            if kinds is not None:
+                self.order_errors = tuple(kinds)
+            if delay is not None:
+                self.answer_delay_ms = delay
+            if "expire_after_partial" in changes:
+                self.expire_after_partial = changes["expire_after_partial"]
             if latency is not None:
                 self.latency_ms = latency
             if "latency_paths" in changes:
@@ -107,6 +143,26 @@ class Faults:
             self.injected += 1
             return Failure(*self._rng.choice(FAILURES))
 
+    def draw_order_error(self) -> Failure | None:
+        """For POST /api/v3/order: with probability order_error_rate, one of ``order_errors`` (seeded)."""
+        if self.order_error_rate <= 0.0:
+            return None
+        with self._lock:
+            if self._rng.random() >= self.order_error_rate:
+                return None
+            self.order_failures += 1
+            return Failure(*ORDER_ERRORS[self._rng.choice(self.order_errors)])
+
+    def draw_lost(self) -> bool:
+        """For POST /api/v3/order once the order is placed: is its answer lost (seeded)?"""
+        if self.lost_response_rate <= 0.0:
+            return False
+        with self._lock:
+            if self._rng.random() >= self.lost_response_rate:
+                return False
+            self.lost += 1
+            return True
+
     def snapshot(self) -> dict:
         return {
             "outage": self.outage,
@@ -117,4 +173,11 @@ class Faults:
             "fail_rate": self.fail_rate,
             "seed": self.seed,
             "failures_injected": self.injected,
+            "lost_response_rate": self.lost_response_rate,
+            "order_error_rate": self.order_error_rate,
+            "order_errors": list(self.order_errors),
+            "expire_after_partial": self.expire_after_partial,
+            "answer_delay_ms": self.answer_delay_ms,
+            "responses_lost": self.lost,
+            "order_errors_injected": self.order_failures,
         }

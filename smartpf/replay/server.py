@@ -12,7 +12,9 @@ without a valid key.
 
 from __future__ import annotations
 
+import hmac
 import json
+import socket
 import sys
 import threading
 import time
@@ -24,12 +26,24 @@ from smartpf.replay.exchange.amounts import dec
 from smartpf.replay.exchange.clock import iso
 from smartpf.replay.exchange.market import Market
 from smartpf.replay.exchange.simulator import Rejected
-from smartpf.replay.faults import OUTAGE, FaultError, Faults
+from smartpf.replay.faults import ORDER_PATH, OUTAGE, FaultError, Faults
 from smartpf.replay.protocols import binance
 from smartpf.replay.protocols.public import PublicFront
 from smartpf.replay.protocols.wire import dumps
 
 ADMIN_PREFIX = "/_smartpf/"
+MAX_BODY = 1 << 20            # bytes: larger bodies are refused (413) without being read
+IDLE_TIMEOUT = 30.0           # seconds a connection may sit without sending (then it is closed)
+MAX_CONNECTIONS = 64          # connections served at once; more are answered 503 and closed
+TOKEN_HEADER = "X-Smartpf-Token"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json;charset=UTF-8\r\n"
+        b"Content-Length: 62\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        b'{"code":-1008,"msg":"smartpf replay: too many connections."}  ')
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
 
 
 class ReplayState:
@@ -42,6 +56,7 @@ class ReplayState:
         self.faults = faults
         self.log_requests = log_requests
         self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
+        self.admin_token: str | None = None  # required on /_smartpf/ when set (any address but loopback)
         self.requests: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -123,6 +138,25 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's answer to a request it cannot parse, as JSON with a real status line
+        (even for a request line that looks like HTTP/0.9); the connection is then closed."""
+        self.close_connection = True
+        if not str(getattr(self, "request_version", "")).startswith("HTTP/1."):
+            self.request_version = "HTTP/1.1"
+        text = message or self.responses.get(code, ("error",))[0]
+        body = dumps({"code": -1100, "msg": f"Malformed request: {text}"})
+        try:
+            self.send_response(code, text)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            pass
+
     def _error(self, status: int, code: int, msg: str, path: str) -> None:
         self.state.count(self.state.errors, f"{status} {code} {path}")
         extra = {"Retry-After": "1"} if status == 429 else None
@@ -142,16 +176,56 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:  # noqa: N802
         self._dispatch()
 
+    def _body(self, path: str) -> bytes | None:
+        """The request body, or None once an error has been answered (bad or huge Content-Length, a
+        body cut short). The connection is closed after an error: its framing cannot be trusted."""
+        raw = self.headers.get("Content-Length")
+        if raw is None or raw.strip() == "":
+            return b""
+        raw = raw.strip()
+        if not raw.isdigit() or len(raw) > 18:
+            self.close_connection = True
+            self._error(400, -1100, f"Illegal Content-Length {raw[:40]!r}: must be a whole number of bytes", path)
+            return None
+        length = int(raw)
+        if length > MAX_BODY:
+            self.close_connection = True
+            self._error(413, -1100, f"Request body of {length} bytes is over the limit of {MAX_BODY}", path)
+            return None
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client closed before sending it all
+            self.close_connection = True
+            return None
+        return body
+
+    def _authorized(self) -> bool:
+        token = self.state.admin_token
+        if token is None:
+            return True
+        given = self.headers.get(TOKEN_HEADER) or ""
+        auth = self.headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            given = given or auth[len("Bearer "):]
+        return hmac.compare_digest(given.encode(), token.encode())
+
     def _dispatch(self) -> None:
         st = self.state
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
-        body = b""
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            body = self.rfile.read(length)
+        try:
+            body = self._body(path)
+        except TimeoutError:  # a half-sent body: give up on the connection
+            self.close_connection = True
+            return
+        if body is None:
+            return
         try:
             if path.startswith(ADMIN_PREFIX.rstrip("/")):
+                if not self._authorized():
+                    self.close_connection = True
+                    self._error(401, -2015, f"admin endpoints need the token in the {TOKEN_HEADER} header "
+                                "(smartpf replay --admin-token)", path)
+                    return
                 self._admin(path, body)
                 return
             now = int(time.time() * 1000)
@@ -184,8 +258,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, payload)
         except binance.BinanceError as e:
             self._error(e.status, e.code, e.msg, path)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
         except Exception as e:  # the server must survive anything a client sends
             sys.stderr.write(f"smartpf replay: error on {self.command} {self.path}: {e!r}\n")
             try:
@@ -209,15 +283,40 @@ class Handler(BaseHTTPRequestHandler):
         self._send(answer[0], dumps(answer[1]))
 
     def _private(self, path: str, query: str, body: bytes, now: int) -> None:
-        """A signed endpoint, answered by the Binance protocol over the exchange simulator."""
-        assert self.state.accounts is not None
+        """A signed endpoint, answered by the Binance protocol over the exchange simulator. Placing an
+        order may meet the order faults: refused before the exchange acts (5xx, 429, -1021), or acted
+        on and its answer lost (the connection closes without a byte)."""
+        st = self.state
+        assert st.accounts is not None
+        placing = path == ORDER_PATH and self.command == "POST"
+        if placing:
+            failure = st.faults.draw_order_error()
+            if failure is not None:
+                sys.stderr.write(f"smartpf replay: order fault {failure.status} {failure.code}\n")
+                self._error(failure.status, failure.code, failure.msg, path)
+                return
+            st.accounts.sim.expire_after_partial = st.faults.expire_after_partial
         try:
-            status, payload = self.state.accounts.handle(self.command, path, query, body.decode("utf-8", "replace"),
-                                                         self.headers, now)
+            status, payload = st.accounts.handle(self.command, path, query, body.decode("utf-8", "replace"),
+                                                 self.headers, now)
         except LookupError:
             self._send(*self._unknown(path))
             return
+        if placing and status == 200 and st.faults.answer_delay_ms:  # the fill is done; the answer waits
+            time.sleep(st.faults.answer_delay_ms / 1000)
+        if placing and status == 200 and st.faults.draw_lost():
+            sys.stderr.write(f"smartpf replay: answer lost for order {payload.get('orderId')}\n")  # type: ignore[union-attr]
+            self._drop()
+            return
         self._send(status, dumps(payload))
+
+    def _drop(self) -> None:
+        """Close the connection without an answer: the client sees a network error at once."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     # --------------------------------------------------------------------- admin
     def _admin(self, path: str, body: bytes) -> None:
@@ -295,12 +394,44 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, dumps({"balances": balances.to_dict()}))
 
 class ReplayServer(ThreadingHTTPServer):
+    """One thread per connection, at most ``max_connections`` of them: a connection beyond that is
+    answered 503 at once and closed, so no client can grow the server without bound."""
+
     daemon_threads = True
     block_on_close = False
     request_queue_size = 128
+    max_connections = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001 - socketserver signature
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
-def make_server(state: ReplayState, host: str, port: int) -> ReplayServer:
-    """Bind (port 0 picks a free one); the caller runs ``serve_forever``."""
-    handler = type("BoundHandler", (Handler,), {"state": state})
-    return ReplayServer((host, port), handler)
+def make_server(state: ReplayState, host: str, port: int, idle_timeout: float = IDLE_TIMEOUT,
+                max_connections: int = MAX_CONNECTIONS) -> ReplayServer:
+    """Bind (port 0 picks a free one); the caller runs ``serve_forever``. A connection idle for
+    ``idle_timeout`` seconds (between requests, or in the middle of one) is closed."""
+    handler = type("BoundHandler", (Handler,), {"state": state, "timeout": idle_timeout})
+    server_cls = type("BoundServer", (ReplayServer,), {"max_connections": max_connections})
+    return server_cls((host, port), handler)

@@ -86,6 +86,7 @@ class ReplayExchange:
         parsed = urllib.parse.urlsplit(self.url)
         self.host = parsed.hostname or "127.0.0.1"
         self.port = int(parsed.port or 0)
+        self.token: str | None = None  # sent as X-Smartpf-Token when the server wants one
 
     @property
     def address(self) -> str:
@@ -98,8 +99,10 @@ class ReplayExchange:
 
     def _request(self, method: str, path: str, body: dict | None, timeout: float) -> tuple[int, object]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["X-Smartpf-Token"] = self.token
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 status, raw = resp.status, resp.read()
@@ -189,9 +192,13 @@ def replay_args(clock: str = "history", start: str | None = None, scenario: str 
                 timeframes: list[str] | None = None, warmup: int | None = None,
                 log_requests: bool = False, accounts: bool = False, balances: dict[str, float] | None = None,
                 fee_asset: str | None = None, partial_fills: int | None = None, ledger: str | Path | None = None,
-                fee: float | None = None, protocol: str = "binance") -> list[str]:
+                fee: float | None = None, protocol: str = "binance", port: int = 0,
+                lost_response_rate: float | None = None, order_error_rate: float | None = None,
+                order_errors: list[str] | None = None, expire_after_partial: bool = False,
+                idle_timeout: float | None = None, max_connections: int | None = None,
+                admin_token: str | None = None) -> list[str]:
     """Command-line arguments for ``python -m smartpf.replay`` (port 0, 127.0.0.1)."""
-    args = ["--port", "0", "--host", "127.0.0.1", "--clock", clock, "--protocol", protocol]
+    args = ["--port", str(port), "--host", "127.0.0.1", "--clock", clock, "--protocol", protocol]
     if accounts:
         args.append("--accounts")
         for asset, amount in (balances or {}).items():
@@ -199,10 +206,16 @@ def replay_args(clock: str = "history", start: str | None = None, scenario: str 
     for option, value in (("--start", start), ("--scenario", scenario), ("--fail-rate", fail_rate),
                           ("--seed", seed), ("--latency", latency_ms), ("--datadir", datadir),
                           ("--markets", markets), ("--warmup", warmup), ("--fee-asset", fee_asset),
-                          ("--partial-fills", partial_fills), ("--ledger", ledger), ("--fee", fee)):
+                          ("--partial-fills", partial_fills), ("--ledger", ledger), ("--fee", fee),
+                          ("--lost-response-rate", lost_response_rate), ("--order-error-rate", order_error_rate),
+                          ("--idle-timeout", idle_timeout), ("--max-connections", max_connections),
+                          ("--admin-token", admin_token)):
         if value is not None:
             args += [option, str(value)]
-    for option, items in (("--latency-paths", latency_paths), ("--pairs", pairs), ("--timeframes", timeframes)):
+    if expire_after_partial:
+        args.append("--expire-after-partial")
+    for option, items in (("--latency-paths", latency_paths), ("--pairs", pairs), ("--timeframes", timeframes),
+                          ("--order-errors", order_errors)):
         if items:
             args += [option, ",".join(items)]
     if log_requests:
@@ -239,6 +252,7 @@ def running_replay(*, scenario: str | Path | dict | None = None, extra_args: lis
             raise ReplayStartError(f"replay server did not start (rc={proc.returncode}): {ready}\n"
                                    f"{log_path.read_text(errors='replace')}")
         ex = ReplayExchange(proc, ready, log_path, str(options.get("protocol", "binance")))
+        ex.token = options.get("admin_token")  # type: ignore[assignment]
         try:
             yield ex
         finally:

@@ -73,6 +73,12 @@ class LiveBot:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def kill(self) -> None:
+        """kill -9: no shutdown, no last write."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -185,6 +191,7 @@ class Ledger:
         self.max_gap_steps = 0.0
         self.max_gap: dict[str, float] = {}
         self.checks = 0
+        self.outside: set[str] = set()  # exchange order ids placed outside the bot on purpose (by the test)
 
     def check_holdings(self, what: str) -> None:
         """Once nothing is open on either side: every coin's gap is within one lot step."""
@@ -198,12 +205,28 @@ class Ledger:
             assert in_steps <= 1.0 + 1e-9, (what, coin, gap, bot.holdings(), bot.ex.account()["balances"])
         self.checks += 1
 
+    def duplicates(self) -> list[str]:
+        """Orders sent twice, on the ledger: an exchange order the trade database does not know (an orphan
+        left behind), or two filled orders carrying the same engine tag (the same order placed again)."""
+        ours = {o["order_id"]: o for o in self.bot.orders()}
+        found = [f"exchange order {o['orderId']} ({o['symbol']} {o['side']} {o['executedQty']}) not in the "
+                 "trade database" for o in self.bot.ex.account()["orders"]
+                 if str(o["orderId"]) not in ours and str(o["orderId"]) not in self.outside
+                 and float(o["executedQty"]) > 0]
+        seen: dict[tuple, int] = {}
+        for o in ours.values():
+            if (o["filled"] or 0) > 0:
+                key = (o["ft_pair"], o["ft_order_side"], o["ft_order_tag"])
+                seen[key] = seen.get(key, 0) + 1
+        found += [f"{key} filled {n} times" for key, n in seen.items() if n > 1]
+        return found
+
     def write(self) -> None:
         path = os.environ.get("SMARTPF_LIVE_REPORT")
         account = self.bot.ex.account()
         row = {"test": self.name, "orders_placed": len(account["orders"]), "trades": len(account["trades"]),
                "rejections": len(account["rejections"]), "holdings_checks": self.checks,
-               "max_gap_steps": round(self.max_gap_steps, 4),
+               "duplicates": len(self.duplicates()), "max_gap_steps": round(self.max_gap_steps, 4),
                "max_gap": {c: float(f"{g:.10f}") for c, g in sorted(self.max_gap.items())},
                "unknown_paths": self.bot.ex.state()["unknown_paths"]}
         if path:

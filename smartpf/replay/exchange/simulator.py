@@ -61,6 +61,7 @@ class ExchangeSimulator:
         self.partial_fills = max(1, int(partial_fills))
         self.fill_interval_ms = fill_interval_ms
         self.ledger_path = ledger_path
+        self.expire_after_partial = False  # a fault: market orders fill about half, the rest expires
         self._lock = threading.RLock()
         self.balances = Balances()
         self.orders: dict[int, Order] = {}
@@ -165,9 +166,13 @@ class ExchangeSimulator:
                 order.schedule = [[now, qty]] if self._crosses(order, bid, ask) else []
             elif order_type == "MARKET" or self._crosses(order, bid, ask):
                 order.schedule = self._split(qty, rules.step, now)
+            cut = order_type == "MARKET" and self.expire_after_partial
+            if cut:  # one part at once, then the rest expires (as on a thin book)
+                half = floor_step(qty / 2, rules.step) if rules.step > 0 else round8(qty / 2)
+                order.schedule = [[now, half]] if half > 0 else []
             first_trade = len(self.trades)
             self._run(order, now)
-            if immediate and order.is_open:
+            if (immediate or cut) and order.is_open:
                 self._close(order, "EXPIRED", now)
             self._save()
             return self._copy(order), list(self.trades[first_trade:])

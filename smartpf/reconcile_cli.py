@@ -1,0 +1,111 @@
+"""``smartpf reconcile``: the exchange's balances, the trade database and the bot's memory side by side.
+
+Three records of the same coins can drift apart: the exchange's account (the truth about money), the
+trade database (Freqtrade's open trades) and the portfolio saved in that database (the engine's
+holdings). This command reads all three, with the config's own exchange keys (through ccxt, as
+Freqtrade would, the replay exchange's address included), and prints every difference, plus every
+orphan: an order the exchange filled since the portfolio started (at most 23 hours back: Binance
+answers allOrders for 24 hours from its start) that the trade database does not know.
+
+Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 1 when they
+differ, 2 on bad input or an exchange that cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .adapter.reconcile import unknown_fills
+from .portfolio_cli import PortfolioCommandError, _open
+
+
+def exchange_client(config: Mapping[str, Any]) -> Any:
+    """A ccxt client with the config's keys and ccxt settings, built as Freqtrade builds its own."""
+    import ccxt
+
+    ex = config.get("exchange") or {}
+    name = str(ex.get("name") or "")
+    if not hasattr(ccxt, name):
+        raise PortfolioCommandError(f"exchange.name {name!r}: not an exchange ccxt knows")
+    settings = {"apiKey": ex.get("key", ""), "secret": ex.get("secret", ""), "enableRateLimit": True}
+    for key in ("password", "uid"):
+        if ex.get(key):
+            settings[key] = ex[key]
+    settings.update(ex.get("ccxt_config") or {})
+    settings.update(ex.get("ccxt_sync_config") or {})
+    return getattr(ccxt, name)(settings)
+
+
+def compare(exchange: Mapping[str, float], database: Mapping[str, float], state: Mapping[str, float],
+            steps: Mapping[str, float], coins: list[str]) -> list[dict]:
+    """One row per coin: the three amounts and ``difference`` = exchange - database; ``agree`` when all
+    three are within one lot step of each other."""
+    rows = []
+    for coin in coins:
+        e, d, s = exchange.get(coin, 0.0), database.get(coin, 0.0), state.get(coin, 0.0)
+        step = steps.get(coin, 0.0) or 1e-8
+        agree = max(e, d, s) - min(e, d, s) <= step * (1 + 1e-9)
+        rows.append({"coin": coin, "exchange": e, "database": d, "state": s, "difference": e - d, "agree": agree})
+    return rows
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from freqtrade.persistence import Trade
+
+    config, url, store = _open(args)
+    row = store.active()
+    engine = store.load(row) if row is not None else None
+    pairs = list(engine.spec.pairs) if engine is not None else list((config.get("exchange") or {})
+                                                                        .get("pair_whitelist") or [])
+    coins = [p.split("/")[0] for p in pairs]
+    state = {p.split("/")[0]: float(a) for p, a in engine.holdings.items()} if engine is not None else {}
+    database: dict[str, float] = {}
+    for trade in Trade.get_trades_proxy(is_open=True):
+        coin = trade.pair.split("/")[0]
+        database[coin] = database.get(coin, 0.0) + float(trade.amount)
+    known = {str(o.order_id) for t in Trade.get_trades_proxy() for o in t.orders if o.order_id}
+    client = exchange_client(config)
+    # the portfolio's start, at most 23 hours back (Binance answers allOrders for 24 hours from startTime)
+    since = max((engine.started_at or 0.0) if engine is not None else 0.0, time.time() - 23 * 3600)
+    try:
+        client.load_markets()
+        balance = client.fetch_balance()
+        orders = [o for p in pairs for o in client.fetch_orders(p, since=int(since * 1000) - 5000)]
+    except Exception as exc:  # noqa: BLE001 - any ccxt failure is one line, exit 2
+        raise PortfolioCommandError(f"cannot read the exchange {config['exchange'].get('name')} with the config's "
+                                    f"keys: {type(exc).__name__}: {exc}") from None
+    totals = {c: float(v or 0.0) for c, v in (balance.get("total") or {}).items()}
+    steps = {p.split("/")[0]: float((client.markets.get(p) or {}).get("precision", {}).get("amount") or 0.0)
+             for p in pairs}
+    rows = compare(totals, database, state, steps, coins)
+    orphans = [{"id": str(o["id"]), "pair": o["symbol"], "side": o["side"], "filled": o.get("filled"),
+                "status": o.get("status"), "time": o.get("datetime")}
+               for o in unknown_fills(orders, known, since)]
+    stake = str(config.get("stake_currency") or (engine.spec.stake_currency if engine else "USDT"))
+    cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
+    if args.json:
+        print(json.dumps({"database_url": url, "portfolio": row.id if row else None, "coins": rows,
+                          "cash": cash, "orphans": orphans}, indent=2))
+    else:
+        print(f"reconcile {url} (portfolio {row.id if row else 'none'}) with {config['exchange'].get('name')}:")
+        print(f"  {'coin':8} {'exchange':>16} {'database':>16} {'portfolio':>16} {'difference':>16}")
+        for r in rows:
+            mark = "" if r["agree"] else "   <- differs"
+            print(f"  {r['coin']:8} {r['exchange']:16.8f} {r['database']:16.8f} {r['state']:16.8f} "
+                  f"{r['difference']:+16.8f}{mark}")
+        held = f"{cash['state']:.2f}" if cash["state"] is not None else "-"
+        print(f"  {stake}: the account holds {cash['exchange']:.2f}, the portfolio's idle cash is {held} "
+              "(the account may hold more than the portfolio's)")
+        for o in orphans:
+            print(f"  orphan: order {o['id']} {o['side']} {o['filled']} {o['pair']} ({o['status']}, {o['time']}) "
+                  "filled on the exchange, not in the trade database")
+        if all(r["agree"] for r in rows) and not orphans:
+            print("  the exchange, the trade database and the portfolio agree")
+        else:
+            print("  a running bot adopts a fill of its own outstanding order by itself; any other difference is "
+                  "outside the portfolio (moved or traded by hand): keep it, or sell/move it on the exchange")
+    return 0 if all(r["agree"] for r in rows) and not orphans else 1
