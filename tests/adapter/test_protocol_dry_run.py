@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 from tests.exchanges import DATA, problems
 
 from .dryrun import DryRun
@@ -45,5 +45,5 @@ def test_dry_run_buys_the_basket_and_rebalances(protocol, tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "Traceback" not in bot.log()
+        assert "Traceback" not in before_shutdown(bot.log())
         assert ex.state()["unknown_paths"] == {}, ex.log_text()[-2000:]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 
 from .dryrun import DryRun
 
@@ -39,4 +39,4 @@ def test_rejected_reload_keeps_the_bot_to_the_last_good_pairs(tmp_path):
         finally:
             rc = bot.stop()
         assert rc == 130
-        assert "Traceback" not in bot.log()
+        assert "Traceback" not in before_shutdown(bot.log())

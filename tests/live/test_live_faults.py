@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.testing import before_shutdown, running_replay
 
 from ..replay.test_binance_accounts import client
 from .livebot import Ledger, LiveBot, free_port
@@ -46,7 +46,7 @@ def finish(bot: LiveBot, ledger: Ledger, ex) -> None:
     rc = bot.stop()
     ledger.write()
     assert rc == 130, bot.log()[-3000:]
-    assert "Traceback" not in bot.log()
+    assert "Traceback" not in before_shutdown(bot.log())
     assert not ex.state()["unknown_paths"]
 
 
@@ -232,4 +232,4 @@ def test_money_moved_outside_the_bot_is_reported(tmp_path):
         finally:
             rc = bot.stop()
             ledger.write()
-        assert rc == 130 and "Traceback" not in bot.log()
+        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
