@@ -10,13 +10,14 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from smartpf import paths
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, ReplayExchange, freqtrade_command
+from smartpf.replay.testing import REPLAY_LIVE_CONFIG, ReplayExchange, before_shutdown, freqtrade_command
 
 STRATEGIES = paths.REPO_ROOT / "strategies"
 
@@ -232,3 +233,17 @@ class Ledger:
         if path:
             with open(path, "a") as f:
                 f.write(json.dumps(row) + "\n")
+
+
+def finish(bot: LiveBot, ledger: Ledger, ex: ReplayExchange) -> None:
+    """End of every live test (call it in ``finally``): stop the bot, write the ledger report, then check the
+    bot stopped cleanly (SIGINT, no traceback outside Freqtrade's own shutdown) and asked the exchange for
+    nothing it does not answer. While a test's own failure is in flight, only the clean-up runs."""
+    rc = bot.stop()
+    ledger.write()
+    if sys.exc_info()[0] is not None:
+        return
+    assert rc == 130, bot.log()[-3000:]
+    assert "Traceback" not in before_shutdown(bot.log())
+    unknown = ex.state()["unknown_paths"]
+    assert not unknown, unknown  # the live path asks for nothing the exchange does not answer

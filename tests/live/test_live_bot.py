@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import before_shutdown, running_replay
+from smartpf.replay.testing import running_replay
 
-from .livebot import Ledger, LiveBot, prices
+from .livebot import Ledger, LiveBot, finish, prices
 
 pytestmark = pytest.mark.e2e
 PAIRS = ["BTC/USDT", "ETH/USDT"]
@@ -82,11 +82,7 @@ def test_basket_threshold_rebalance_and_take_profit_sell(tmp_path):
             assert len(exchange_orders(bot)) == count and not bot.open_trades()  # nothing re-bought
             assert bot.alive()
         finally:
-            rc = bot.stop()
-            ledger.write()
-            unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
-        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
+            finish(bot, ledger, ex)
 
 
 def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
@@ -123,11 +119,7 @@ def test_scheduled_rebalance_then_stop_loss_keep(tmp_path):
             assert all(o["side"] == "BUY" or o["orderId"] <= 4 for o in exchange_orders(bot))
             assert bot.alive()
         finally:
-            rc = bot.stop()
-            ledger.write()
-            unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
-        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
+            finish(bot, ledger, ex)
 
 
 def test_partial_fills_rebalance_completes_without_resending(tmp_path):
@@ -167,11 +159,7 @@ def test_partial_fills_rebalance_completes_without_resending(tmp_path):
             ledger.check_holdings("the restart")
             assert bot.alive()
         finally:
-            rc = bot.stop()
-            ledger.write()
-            unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
-        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
+            finish(bot, ledger, ex)
 
 
 def test_rejections_are_recorded_not_retried_and_never_unpaid(tmp_path):
@@ -212,8 +200,4 @@ def test_rejections_are_recorded_not_retried_and_never_unpaid(tmp_path):
             ledger.check_holdings("the withdrawal")
             assert bot.alive()
         finally:
-            rc = bot.stop()
-            ledger.write()
-            unknown = ex.state()["unknown_paths"]
-        assert rc == 130 and "Traceback" not in before_shutdown(bot.log())
-        assert not unknown, unknown  # the live path asks for nothing the exchange does not answer
+            finish(bot, ledger, ex)

@@ -20,7 +20,7 @@ import pytest
 from smartpf.replay.testing import before_shutdown, running_replay
 
 from ..replay.test_binance_accounts import client
-from .livebot import Ledger, LiveBot, free_port
+from .livebot import Ledger, LiveBot, finish, free_port
 from .test_live_bot import BASKET, PAIRS, exchange_orders, weights, within_band
 
 pytestmark = pytest.mark.e2e
@@ -40,14 +40,6 @@ def check_ledger(bot: LiveBot, ledger: Ledger, what: str) -> None:
     largest = max((float(o["cummulativeQuoteQty"]) for o in account["orders"]), default=0.0)
     limit = 50 + BASKET["threshold"] + largest / max(value, 1.0) * 100
     assert all(w <= limit for w in weights(bot).values()), (weights(bot), limit)
-
-
-def finish(bot: LiveBot, ledger: Ledger, ex) -> None:
-    rc = bot.stop()
-    ledger.write()
-    assert rc == 130, bot.log()[-3000:]
-    assert "Traceback" not in before_shutdown(bot.log())
-    assert not ex.state()["unknown_paths"]
 
 
 def test_lost_answers_are_adopted_never_sent_again(tmp_path):
