@@ -176,8 +176,33 @@ class Engine:
             self.rebalances += 1
         return op
 
+    def _op_record(self) -> OperationRecord:
+        """The record of the operation under way. A state saved or imported without it (a version-1 file whose
+        records were dropped) gets it back, started with the portfolio: the core never fails on its own state."""
+        op = self.op
+        assert op is not None
+        if self.records and self.records[-1].id == op.id:
+            return self.records[-1]
+        for record in reversed(self.records):
+            if record.id == op.id:
+                return record
+        record = OperationRecord(op.id, op.kind, "resumed", f"{op.kind} {op.id} resumed from a saved state",
+                                 self.started_at or 0.0)
+        self.records.append(record)
+        return record
+
+    def op_started_at(self) -> float:
+        """When the operation under way started (0 when none is): a host matches only orders placed since.
+        Without its record, the portfolio's start: never later than the operation's real start."""
+        if self.op is None:
+            return 0.0
+        for record in reversed(self.records):
+            if record.id == self.op.id:
+                return record.started_at
+        return self.started_at or 0.0
+
     def _issue(self, op: _Operation, plan: Plan) -> tuple[Order, ...]:
-        record = self.records[-1]
+        record = self._op_record()
         record.skipped.extend(plan.skipped)
         issued = []
         suffix = f"@{self.portfolio_id}" if self.portfolio_id else ""
@@ -188,7 +213,7 @@ class Engine:
         return tuple(issued)
 
     def _finish_op(self, now: float, status: str = "done") -> OperationRecord:
-        record = self.records[-1]
+        record = self._op_record()
         record.finished_at = now
         record.status = status
         self.op = None
@@ -383,7 +408,7 @@ class Engine:
         buys = self._plan_buys(snap)
         if buys.orders:
             op = self._new_op("rebalance", "buy", trigger, why, now)
-            self.records[-1].skipped.extend(sells.skipped)
+            self._op_record().skipped.extend(sells.skipped)
             orders = self._issue(op, buys)
             return Decision(now, orders=orders, notices=(self._started_notice(op.id, trigger, why, orders),),
                             checked=True)
@@ -540,8 +565,8 @@ class Engine:
         self.orders_filled += 1
         self.fees_paid += fill.fee
         self.turnover += notional
-        if self.records and self.records[-1].id == order.op_id:
-            self.records[-1].trades.append(
+        if self.op is not None and self.op.id == order.op_id:
+            self._op_record().trades.append(
                 TradeRecord(fill.time, order.pair, order.side, fill.amount, fill.price, fill.fee, order.id))
 
     def _order(self, order_id: str) -> _OrderState | None:
