@@ -31,10 +31,10 @@ from smartpf.adapter import ftdoor
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.orphans import OrphanWatch
-from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
+from smartpf.adapter.reconcile import entry_tag, fill_from, order_entry_tag, reconcile
 from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
-from smartpf.store import PortfolioRow, PortfolioStore, StoreError, new_portfolio_id
+from smartpf.store import PortfolioRow, PortfolioStore, SaveError, StoreError, new_portfolio_id
 from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, investment_problems
 from smartpf_core import events as ev
 from smartpf_core.conventions import FREQTRADE
@@ -96,6 +96,7 @@ class SmartPortfolio(IStrategy):
         self._last_ts: int | None = None
         self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
+        self._io_failing: dict[str, str] = {}  # a write that fails (save, export) -> what was said about it
 
     # ------------------------------------------------------------------ start
     @property
@@ -128,7 +129,10 @@ class SmartPortfolio(IStrategy):
             if not (self._reload and self.engine):
                 raise SmartPortfolioError(text)
             if self._store is not None and self._row is not None:
-                self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems})
+                try:
+                    self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems})
+                except SaveError as exc:
+                    logger.warning("smartpf: cannot save the rejected change for `smartpf why` (%s)", exc)
             logger.error(text)
             self.dp.send_msg(text, always_send=True)
         elif terminated:
@@ -140,7 +144,11 @@ class SmartPortfolio(IStrategy):
             # a backtest's portfolio has no id: its tags stay the plain ones (rb3:sell:ETH/USDT)
             self.engine = Engine(spec, rules, portfolio_id=new_portfolio_id() if self._store is not None else "")
             if self._store is not None:
-                self._row = self._store.create(self.engine, self._bot)
+                try:
+                    self._row = self._store.create(self.engine, self._bot)
+                except SaveError as exc:
+                    raise SmartPortfolioError(f"smartpf: the bot will not start: the new portfolio cannot be saved "
+                                              f"to the trade database ({exc})") from exc
                 logger.info("smartpf: %s; new portfolio %s: %s", memory.decision.message, self._row.id,
                             _describe(spec))
                 self._warn_unmanaged_coins(spec)
@@ -158,14 +166,14 @@ class SmartPortfolio(IStrategy):
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
-        self._store = PortfolioStore(ftdoor.trade_session())
+        self._store = PortfolioStore(ftdoor.own_session())  # a failed save never touches Freqtrade's session
         self._store.create_tables()
         trades = ftdoor.open_trades()
         tags = ftdoor.all_order_tags()
         legacy = legacy_path(self.config["user_data_dir"], self._bot)
         try:
             memory = recall(self._store, open_amounts(trades), tags, legacy, self._bot)
-        except (StoreError, StateFileError) as exc:
+        except (StoreError, StateFileError, SaveError) as exc:
             raise SmartPortfolioError(f"smartpf: the bot will not start: {exc}; move the file away (or run "
                                       f"`smartpf reset -c CONFIG`) to let the bot decide without it") from exc
         for note in memory.notes:
@@ -244,7 +252,7 @@ class SmartPortfolio(IStrategy):
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
-            op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
+            op_started = engine.op_started_at()
             blind = self._ask_the_exchange(engine, now, op_started)
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
@@ -397,7 +405,7 @@ class SmartPortfolio(IStrategy):
         for mine in engine.pending_orders():
             if mine.pair != pair or mine.side != order.ft_order_side:
                 continue
-            if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id)):
+            if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id), order_entry_tag(mine)):
                 # booked in memory; the portfolio is saved once per loop, and after a restart the
                 # trade database (reconcile) brings back any fill the saved state missed
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
@@ -442,11 +450,18 @@ class SmartPortfolio(IStrategy):
         then refresh the JSON export."""
         if self._backtesting or self.engine is None or self._store is None or self._row is None:
             return
-        self._store.save(self._row, self.engine)
-        if prices or reason is not None:
-            why = None if reason is None else {"at": now, "code": reason.code, "message": reason.message,
-                                               "details": dict(reason.details)}
-            self._store.save_view(self._row.id, prices, now, why)
+        try:
+            self._store.save(self._row, self.engine)
+            if prices or reason is not None:
+                why = None if reason is None else {"at": now, "code": reason.code, "message": reason.message,
+                                                   "details": dict(reason.details)}
+                self._store.save_view(self._row.id, prices, now, why)
+        except SaveError as exc:
+            # rolled back on smartpf's own session; the next loop saves again whatever this one could not
+            self._io_problem("save", f"cannot save the portfolio to the trade database ({exc}); the bot keeps "
+                                     "running and saves again every loop")
+        else:
+            self._io_solved("save", "the portfolio is saved to the trade database again")
         data: dict[str, Any] = {"portfolio_id": self._row.id, "bot_name": self._bot,
                                 "engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat(),
                                 "note": "an export for other tools; the bot's memory is in its trade database"}
@@ -455,7 +470,24 @@ class SmartPortfolio(IStrategy):
         if prices and all(p in prices for p in self.engine._pairs()):
             self._details = self.engine.details(prices)
         data["details"] = getattr(self, "_details", None)
-        write_state(export_path(self.config["user_data_dir"], self._row.id), data)
+        path = export_path(self.config["user_data_dir"], self._row.id)
+        try:
+            write_state(path, data)
+        except OSError as exc:  # an export for other tools, never read back: a warning, never a stop
+            self._io_problem("export", f"cannot write the export {path} ({exc.strerror or exc}); the bot keeps "
+                                       "running (the portfolio itself is in the trade database)")
+        else:
+            self._io_solved("export", f"the export {path} is written again")
+
+    def _io_problem(self, what: str, text: str) -> None:
+        """Say a failing write once (again only after it recovered), never every loop."""
+        if what not in self._io_failing:
+            self._io_failing[what] = text
+            logger.warning("smartpf: %s", text)
+
+    def _io_solved(self, what: str, text: str) -> None:
+        if self._io_failing.pop(what, None) is not None:
+            logger.info("smartpf: %s", text)
 
     def _write_summary(self) -> None:
         self._candles.close(self.engine, self._last_ts)

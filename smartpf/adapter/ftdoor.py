@@ -1,6 +1,6 @@
 """Freqtrade's internals, behind one door: everything smartpf relies on beyond the documented strategy API.
 
-- the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects);
+- the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects; smartpf's own session beside it);
 - skipping Freqtrade's defensive deep copy of ``trade`` for callbacks that only read it;
 - switching ``position_adjustment_enable`` per loop, so idle candles cost nothing;
 - which bots already started in this process, so a config reload can be told from a fresh start;
@@ -56,6 +56,15 @@ def trade_session() -> Any:
     from freqtrade.persistence import Trade
 
     return Trade.session
+
+
+def own_session() -> Any:
+    """A session of smartpf's own on Freqtrade's database (its engine, a connection of its own): smartpf's
+    commits and rollbacks never touch Freqtrade's session, so a failed save (disk full) cannot leave it
+    unusable. Freqtrade keeps its custom data in a second session the same way."""
+    from sqlalchemy.orm import Session
+
+    return Session(bind=trade_session().get_bind(), autoflush=False)
 
 
 def open_trades() -> list[Any]:
