@@ -9,6 +9,11 @@ answers allOrders for 24 hours from its start) that the trade database does not 
 
 Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 1 when they
 differ, 2 on bad input or an exchange that cannot be read.
+
+``--apply`` (the bot stopped) takes the account's amounts as the truth for every coin the account holds less
+of than the portfolio (the rule is the core's, ``smartpf_core.account``): the open trade gets a closed sell of
+the missing amount (so Freqtrade's amount is the account's), the portfolio books it as moved outside the bot
+(``Engine.moved_outside``), and a bot that stopped trading as ``diverged`` resumes on its next start.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     orphans = [{"id": str(o["id"]), "pair": o["symbol"], "side": o["side"], "filled": o.get("filled"),
                 "status": o.get("status"), "time": o.get("datetime")}
                for o in unknown_fills(orders, known, since)]
+    if getattr(args, "apply", False):
+        return apply(args, store, row, engine, totals, client, url)
     stake = str(config.get("stake_currency") or (engine.spec.stake_currency if engine else "USDT"))
     cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
     if args.json:
@@ -109,3 +116,58 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             print("  a running bot adopts a fill of its own outstanding order by itself; any other difference is "
                   "outside the portfolio (moved or traded by hand): keep it, or sell/move it on the exchange")
     return 0 if all(r["agree"] for r in rows) and not orphans else 1
+
+
+def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: Mapping[str, float], client: Any,
+          url: str) -> int:
+    """Take the account's amounts as the truth where it holds less than the portfolio (see the module doc)."""
+    from datetime import UTC
+
+    from freqtrade.persistence import Trade
+
+    from smartpf_core import floor_to_step
+    from smartpf_core.account import shortfalls
+
+    from .adapter import ftdoor
+    from .portfolio_cli import RUNNING_WITHIN
+
+    if engine is None:
+        raise PortfolioCommandError(f"{url} holds no active portfolio: nothing to apply")
+    age = time.time() - row.updated_at.replace(tzinfo=UTC).timestamp()
+    if age < RUNNING_WITHIN and not args.force:
+        raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
+                                    "stop it first (or pass --force)")
+    account = {p: totals.get(p.split("/")[0], 0.0) for p in engine.holdings}
+    short = shortfalls(engine.holdings, account, engine.rules, engine.spec.fee)
+    if not short:
+        engine.diverged = None
+        store.save(row, engine)
+        print(f"portfolio {row.id}: the account holds at least what the portfolio holds of every coin; nothing to "
+              "apply")
+        return 0
+    try:
+        prices = {p: float(client.fetch_ticker(p)["last"]) for p in engine.ledger_pairs()}
+    except Exception as exc:  # noqa: BLE001 - any ccxt failure is one line, exit 2
+        raise PortfolioCommandError(f"cannot read the exchange's prices: {type(exc).__name__}: {exc}") from None
+    now = time.time()
+    # what stays is the account's amount down to the lot step (Freqtrade keeps a trade's amount on the step)
+    kept = {s.pair: floor_to_step(s.account, engine.rules[s.pair].amount_step) if s.pair in engine.rules
+            else s.account for s in short}
+    record = engine.moved_outside({s.pair: s.held - kept[s.pair] for s in short}, prices, now)
+    for s in short:
+        for trade in Trade.get_trades_proxy(pair=s.pair, is_open=True)[:1]:
+            gone = float(trade.amount) - kept[s.pair]
+            if gone <= 0:
+                continue
+            order = {"id": f"smartpf-{record.id}-{s.pair.split('/')[0]}", "symbol": s.pair, "side": trade.exit_side,
+                     "type": "market", "status": "closed", "amount": gone, "filled": gone, "remaining": 0.0,
+                     "price": prices[s.pair], "average": prices[s.pair], "cost": gone * prices[s.pair],
+                     "timestamp": int(now * 1000)}
+            ftdoor.adopt_order(trade, order, f"{record.id}:sell:{s.pair}@{engine.portfolio_id}", 0.0)
+    store.save(row, engine)
+    print(f"portfolio {row.id}: the account's amounts taken as the truth ({record.id}):")
+    for s in short:
+        print(f"  {s.describe()}: booked as moved outside the bot")
+    print(f"  principal now {engine.invested:.2f} {engine.spec.stake_currency} (the settings' investment is "
+          "unchanged: nothing is bought back); the bot trades again on its next start")
+    return 0

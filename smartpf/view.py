@@ -24,7 +24,8 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
                    reasons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The view's JSON form (percentages in percent). Coins without a price are valued at 0 and say so."""
     spec = engine.spec
-    status = "terminated" if engine.status == "terminated" else "rebalancing" if engine.op is not None else "running"
+    status = ("terminated" if engine.status == "terminated" else "diverged" if engine.diverged
+              else "rebalancing" if engine.op is not None else "running")
     # a coin without a price (the exchange did not answer) is valued at 0 here, and shown as "no price"
     value = engine.cash + sum(q * (prices.get(p) or 0.0) for p, q in engine.holdings.items())
     hodl = engine.hodl.value(prices)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
+from .account import shortfalls
 from .allocation import actual_weights, largest_drift, portfolio_value
 from .events import Decision, Fill, Notice, Order, Reason, Snapshot
 from .guard import Jump, PriceGuard
@@ -118,15 +119,69 @@ class Engine:
         self.turnover = 0.0
         self.rebalances = 0
         self.last_reason: Reason | None = None
+        self.diverged: dict[str, Any] | None = None  # the account holds less than the portfolio (see account.py)
 
     # ------------------------------------------------------------------ the tick
     def step(self, snap: Snapshot) -> Decision:
         """Advance to ``snap.time``: continue the operation under way, or decide whether to start one."""
         if snap.holdings is not None:
             self._reconcile(snap.holdings)
-        decision = self._step(snap)
+        decision = self._check_account(snap) or self._step(snap)
         self.last_reason = decision.reason
         return decision
+
+    def _check_account(self, snap: Snapshot) -> Decision | None:
+        """Live: stop trading while the account holds less of a coin than the portfolio; said once."""
+        if snap.balances is None or self.status == "terminated":
+            return None
+        skip = {o.pair for o in self.pending_orders()} | set(snap.open_orders)
+        short = shortfalls(self.holdings, snap.balances, self.rules, self.spec.fee, skip)
+        if not short:
+            self.diverged = None
+            return None
+        text = ("the account holds less than the portfolio (moved outside the bot?): "
+                + "; ".join(s.describe() for s in short) + "; no trading until `smartpf reconcile -c CONFIG --apply` "
+                "takes the account's amounts (or the coins are back)")
+        before = self.diverged or {}
+        said = [s["pair"] for s in before.get("shortfalls", [])] == [s.pair for s in short]  # the same coins
+        self.diverged = {"at": before["at"] if said else snap.time, "message": text,
+                         "shortfalls": [s.to_dict() for s in short]}
+        notices = () if said else (Notice(ev.DIVERGED, text, dict(self.diverged)),)
+        return Decision(snap.time, reason=Reason(ev.DIVERGED, text, dict(self.diverged)), notices=notices)
+
+    def moved_outside(self, amounts: Mapping[str, float], prices: Mapping[str, float], now: float,
+                      source: str = "reconcile") -> OperationRecord:
+        """The account's amounts taken as the truth (``smartpf reconcile --apply``): ``amounts`` (pair -> coins
+        gone) left the portfolio outside the bot. The holdings fall by them, the principal by their value (a
+        withdrawal, not a loss: no stop-loss fires on it) while the settings' investment stays as it is (no
+        deposit buys them back), the HODL shadow withdraws the same value, and orders not yet sent are dropped
+        (they were planned on amounts that are gone)."""
+        value = 0.0
+        for pair, gone in amounts.items():
+            gone = min(max(0.0, gone), self.holdings.get(pair, 0.0))
+            self.holdings[pair] = self.holdings.get(pair, 0.0) - gone
+            value += gone * float(prices.get(pair) or 0.0)
+        if self.op is not None:
+            for order in self.pending_orders():
+                if self.order_status(order.id) == PLANNED:
+                    self.order_closed(order.id)
+        self.invested -= value
+        self.withdrawal_kept -= value  # (negative: withdrawn outside the settings) investment - principal unchanged
+        self.withdrawn += value
+        if value > 0 and all(prices.get(p) for p in self._hodl_pairs()):
+            self.hodl.withdraw(value, prices, self.spec.fee)
+        self.diverged = None
+        self.seq += 1
+        moved = ", ".join(f"{q:.8g} {p.split('/')[0]}" for p, q in amounts.items() if q > 0) or "nothing"
+        record = OperationRecord(f"out{self.seq}", "outside", source, f"moved outside the bot: {moved} (worth "
+                                 f"{value:.2f} {self.spec.stake_currency}); the account's amounts taken as the truth",
+                                 now, finished_at=now, status="done")
+        if self.op is None:
+            self.records.append(record)
+        else:  # the operation under way keeps the last record
+            self.records.insert(len(self.records) - 1 if self.records and self.records[-1].id == self.op.id
+                                else len(self.records), record)
+        return record
 
     def _step(self, snap: Snapshot) -> Decision:
         now = snap.time
@@ -671,7 +726,8 @@ class Engine:
             })
         invested = self.invested
         return {
-            "status": self.status, "value": value, "cash": self.cash, "invested": invested,
+            "status": ev.DIVERGED if self.diverged else self.status, "value": value, "cash": self.cash,
+            "invested": invested,
             "profit": value - invested, "profit_pct": (value - invested) / invested * 100 if invested else 0.0,
             "hodl_value": hodl,
             "hodl_profit_pct": None if hodl is None else (hodl - invested) / invested * 100 if invested else 0.0,
@@ -741,6 +797,7 @@ class Engine:
             "hodl": self.hodl.to_dict(),
             "records": [r.to_dict() for r in self.records] if records else [],
             "termination": self.termination,
+            "diverged": self.diverged,
             "counters": {"orders": self.orders_filled, "fees": self.fees_paid, "turnover": self.turnover,
                          "rebalances": self.rebalances},
         }
@@ -769,6 +826,7 @@ class Engine:
         engine.hodl = Hodl.from_dict(data.get("hodl", {}))
         engine.records = [OperationRecord.from_dict(r) for r in data.get("records", [])]
         engine.termination = data.get("termination")
+        engine.diverged = data.get("diverged")
         counters = data.get("counters", {})
         engine.orders_filled = int(counters.get("orders", 0))
         engine.fees_paid = float(counters.get("fees", 0.0))

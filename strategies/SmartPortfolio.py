@@ -44,7 +44,7 @@ from smartpf_core.startup import REFUSE, TERMINATED
 logger = logging.getLogger(__name__)
 
 QUIET_REASONS = (ev.BELOW_THRESHOLD, ev.WAITING_FOR_CHECK, ev.NOT_SCHEDULED, ev.IN_PROGRESS, ev.BALANCED,
-                 ev.TERMINATED)
+                 ev.TERMINATED, ev.DIVERGED)  # (diverged: its notice says it once)
 SKIP_MESSAGE_EVERY = 3600.0  # seconds between two messages about the same kind of skipped rebalance
 
 
@@ -271,9 +271,13 @@ class SmartPortfolio(IStrategy):
                 logger.warning("smartpf: cannot read the account's balance (%s): no order this loop", exc)
                 self._orders = {}
                 return
+            # the account's coins, so that coins gone from it (moved outside the bot) stop trading (the core decides)
+            balances = {p: float(self.wallets.get_total(p.split("/")[0])) for p in engine._pairs()}
+        else:
+            balances = None
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
-                                        spendable=spendable))
+                                        spendable=spendable, balances=balances))
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
         # per-call profit and stake computations) for every open trade: on only in loops where the
@@ -412,7 +416,10 @@ class SmartPortfolio(IStrategy):
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
                 return
-        logger.info("smartpf: fill on %s (%s) is not one of the portfolio's orders", pair, order.ft_order_tag)
+        key = f"foreign fill {order.order_id}"  # Freqtrade re-reads a known order every loop while a coin is short
+        if key not in self._last_message:
+            self._last_message[key] = current_time.timestamp()
+            logger.info("smartpf: fill on %s (%s) is not one of the portfolio's orders", pair, order.ft_order_tag)
 
     # ------------------------------------------------------------------ reporting
     def _report(self, decision: Any, prices: dict[str, float]) -> None:
