@@ -91,7 +91,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                 "status": o.get("status"), "time": o.get("datetime")}
                for o in unknown_fills(orders, known, since)]
     if getattr(args, "apply", False):
-        return apply(args, store, row, engine, totals, client, url)
+        return apply(args, store, row, engine, totals, client, url, orders, known, since)
     stake = str(config.get("stake_currency") or (engine.spec.stake_currency if engine else "USDT"))
     cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
     if args.json:
@@ -118,9 +118,54 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if all(r["agree"] for r in rows) and not orphans else 1
 
 
+def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], since: float, now: float) -> list[str]:
+    """Adopt this portfolio's orders the database lost (a restored copy) exactly: into the open trade of their
+    pair with the engine's tag, and into the portfolio as the operations they carried out. Nothing is changed
+    when one of them has no open trade to go into."""
+    from freqtrade.persistence import Trade
+
+    from smartpf_core import Fill, Order
+
+    from .adapter import ftdoor, history
+
+    by_pair: dict[str, list[dict]] = {}
+    for o in orders:
+        by_pair.setdefault(o["symbol"], []).append(o)
+    lost, highest = history.lost_orders(engine, by_pair, known)
+    homeless = [history.describe(o, t) for o, t in lost if not Trade.get_trades_proxy(pair=o["symbol"], is_open=True)]
+    if homeless:
+        raise PortfolioCommandError("cannot adopt " + "; ".join(homeless) + ": the trade database has no open trade "
+                                    "on its pair; nothing was changed")
+    lines = []
+    done: dict[str, list[tuple[Order, Fill]]] = {}
+    for order, tagged in lost:
+        pair, side = order["symbol"], order["side"]
+        base = pair.split("/")[0]
+        price = float(order.get("average") or order.get("price") or 0.0)
+        fills = [t for t in client.fetch_my_trades(pair, since=int(since * 1000) - 5000)
+                 if str(t.get("order")) == str(order["id"])]
+        fees = [(t.get("fee") or {}) for t in fills]
+        fee_base = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == base)
+        fee_quote = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") != base) + fee_base * price
+        tag = tagged.order_id(pair)
+        (trade,) = Trade.get_trades_proxy(pair=pair, is_open=True)[:1]
+        ftdoor.adopt_order(trade, dict(order), tag, fee_base if side == "buy" else 0.0)
+        amount = float(order.get("filled") or 0.0) - (fee_base if side == "buy" else 0.0)
+        when = (order.get("timestamp") or now * 1000) / 1000.0
+        done.setdefault(tagged.op_id, []).append((Order(tag, tagged.op_id, pair, side, amount, price),
+                                                  Fill(tag, amount, price, fee_quote, when)))
+        lines.append(f"  {history.describe(order, tagged)}: adopted into the trade database as {tag}")
+    for op_id, trades in done.items():
+        engine.recovered(op_id, trades, now)
+    dropped = engine.seen_seq(highest)
+    lines += [f"  {order_id}: a later operation followed it; not sent again" for order_id in dropped]
+    return lines
+
+
 def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: Mapping[str, float], client: Any,
-          url: str) -> int:
-    """Take the account's amounts as the truth where it holds less than the portfolio (see the module doc)."""
+          url: str, orders: list[dict], known: set[str], since: float) -> int:
+    """Adopt the orders the database lost, then take the account's amounts as the truth where it holds less than
+    the portfolio (see the module doc)."""
     from datetime import UTC
 
     from freqtrade.persistence import Trade
@@ -129,6 +174,7 @@ def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: M
     from smartpf_core.account import shortfalls
 
     from .adapter import ftdoor
+    from .adapter.memory import open_amounts
     from .portfolio_cli import RUNNING_WITHIN
 
     if engine is None:
@@ -137,13 +183,26 @@ def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: M
     if age < RUNNING_WITHIN and not args.force:
         raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
                                     "stop it first (or pass --force)")
+    # first what the database already holds of the operation under way (as the bot's first loop would book it)
+    from .adapter.reconcile import reconcile as book_from_database
+
+    settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
+                                 time.time(), engine.op_started_at())
+    for line in settled:
+        print(f"  {line}")
+    adopted = adopt_lost(engine, client, orders, known, since, time.time())
+    if adopted:
+        print(f"portfolio {row.id}: orders of this portfolio the trade database had lost, adopted exactly:")
+        print("\n".join(adopted))
+    # the holdings are the database's open trades (net of fees taken in the coin), as at every loop of the bot
+    engine._reconcile(open_amounts(Trade.get_trades_proxy(is_open=True)))
     account = {p: totals.get(p.split("/")[0], 0.0) for p in engine.holdings}
     short = shortfalls(engine.holdings, account, engine.rules, engine.spec.fee)
     if not short:
         engine.diverged = None
         store.save(row, engine)
-        print(f"portfolio {row.id}: the account holds at least what the portfolio holds of every coin; nothing to "
-              "apply")
+        print(f"portfolio {row.id}: the account holds at least what the portfolio holds of every coin; nothing "
+              "more to apply")
         return 0
     try:
         prices = {p: float(client.fetch_ticker(p)["last"]) for p in engine.ledger_pairs()}

@@ -149,6 +149,18 @@ class Engine:
         notices = () if said else (Notice(ev.DIVERGED, text, dict(self.diverged)),)
         return Decision(snap.time, reason=Reason(ev.DIVERGED, text, dict(self.diverged)), notices=notices)
 
+    def seen_seq(self, seen: int) -> list[str]:
+        """Operation numbers up to ``seen`` were handed out by a later copy of this portfolio (the exchange's
+        orders, the export of a database since restored from a backup): never hand them out again, and never carry
+        on an operation a later one followed (its orders not yet sent are dropped). Returns the dropped ids."""
+        if seen <= self.seq:
+            return []
+        self.seq = seen
+        dropped = [o.id for o in self.pending_orders() if self.order_status(o.id) == PLANNED]
+        for order_id in dropped:
+            self.order_closed(order_id)
+        return dropped
+
     def moved_outside(self, amounts: Mapping[str, float], prices: Mapping[str, float], now: float,
                       source: str = "reconcile") -> OperationRecord:
         """The account's amounts taken as the truth (``smartpf reconcile --apply``): ``amounts`` (pair -> coins
@@ -176,12 +188,46 @@ class Engine:
         record = OperationRecord(f"out{self.seq}", "outside", source, f"moved outside the bot: {moved} (worth "
                                  f"{value:.2f} {self.spec.stake_currency}); the account's amounts taken as the truth",
                                  now, finished_at=now, status="done")
-        if self.op is None:
-            self.records.append(record)
-        else:  # the operation under way keeps the last record
-            self.records.insert(len(self.records) - 1 if self.records and self.records[-1].id == self.op.id
-                                else len(self.records), record)
+        self._add_finished(record)
         return record
+
+    def recovered(self, op_id: str, trades: list[tuple[Order, Fill]], now: float) -> OperationRecord:
+        """An operation this state lost (its database was restored from an older copy) whose fills the exchange
+        kept: booked once, as they happened. A rebalance's or the exit's fills move cash; a deposit's buys were
+        paid by the money deposited (the principal grows) and a withdrawal's sells left the account (it shrinks)."""
+        prefix = op_id.rstrip("0123456789")
+        kind = {"init": "initial", "rb": "rebalance", "dep": "deposit", "wd": "withdraw", "exit": "exit"}.get(
+            prefix, "rebalance")
+        started = min((f.time for _, f in trades), default=now)
+        record = OperationRecord(op_id, kind, "recovered", f"{kind} {op_id} recovered from the exchange's orders "
+                                 "(the trade database had lost it)", started, finished_at=now, status="done")
+        for order, fill in trades:
+            value = fill.amount * fill.price
+            held = self.holdings.get(order.pair, 0.0)
+            self.holdings[order.pair] = held + fill.amount if order.side == "buy" else max(0.0, held - fill.amount)
+            if kind == "deposit" and order.side == "buy":
+                self.invested += value + fill.fee
+            elif kind == "withdraw" and order.side == "sell":
+                self.invested -= value - fill.fee
+                self.withdrawn += value - fill.fee
+            else:
+                self.cash += -(value + fill.fee) if order.side == "buy" else value - fill.fee
+            self.orders_filled += 1
+            self.fees_paid += fill.fee
+            self.turnover += value
+            record.trades.append(TradeRecord(fill.time, order.pair, order.side, fill.amount, fill.price, fill.fee,
+                                             order.id))
+        digits = op_id[len(prefix):]
+        self.seq = max(self.seq, int(digits) if digits.isdigit() else 0)
+        self._add_finished(record)
+        return record
+
+    def _add_finished(self, record: OperationRecord) -> None:
+        """A finished record, before the record of the operation under way (which stays the last)."""
+        if self.op is None or not self.records or self.records[-1].id != self.op.id:
+            self.records.append(record)
+        else:
+            self.records.insert(len(self.records) - 1, record)
 
     def _step(self, snap: Snapshot) -> Decision:
         now = snap.time

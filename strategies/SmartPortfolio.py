@@ -27,7 +27,8 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import ftdoor
+from smartpf.adapter import ftdoor, history
+from smartpf.adapter.client_ids import client_order_id
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.orphans import OrphanWatch
@@ -97,6 +98,7 @@ class SmartPortfolio(IStrategy):
         self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
         self._io_failing: dict[str, str] = {}  # a write that fails (save, export) -> what was said about it
+        self._sending: dict[tuple[str, str], tuple[str, float]] = {}  # (pair, side) -> engine order id, when
 
     # ------------------------------------------------------------------ start
     @property
@@ -155,14 +157,44 @@ class SmartPortfolio(IStrategy):
             else:
                 logger.info("smartpf: new portfolio %s", _describe(spec))
         else:
+            if not self._reload:
+                self._check_history(self.engine)
             self.engine.rules.update(rules)
             accepted, notices = self.engine.update_spec(spec)
             for notice in notices:
                 self._tell(notice.message, always=True)
             logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
                         _describe(self.engine.spec))
+        if not self._backtesting and not self.config.get("dry_run", True):
+            ftdoor.name_orders(ftdoor.exchange_of(self.dp), self._client_id_for)
         ftdoor.mark_started(self._bot)
         self._persist()
+
+    def _check_history(self, engine: Engine) -> None:
+        """Operation ids never repeat and the exchange's history is the truth (smartpf.adapter.history): a trade
+        database behind it (a restored backup) refuses the start, naming the orders and the command."""
+        exchange = None if self.config.get("dry_run", True) else ftdoor.exchange_of(self.dp)
+        try:
+            lost, dropped = history.check(engine, self.config["user_data_dir"], exchange)
+        except history.HistoryUnreadable as exc:
+            raise SmartPortfolioError(f"smartpf: the bot will not start: {exc}") from exc
+        for order_id in dropped:
+            logger.warning("smartpf: %s: a later operation of this portfolio followed it (the database was restored "
+                           "from an older copy): not sent again", order_id)
+        if lost:
+            raise SmartPortfolioError(history.refusal(engine, lost, self.config.get("db_url", "")))
+
+    def _client_id_for(self, pair: str, side: str) -> str | None:
+        """The client order id of the engine order Freqtrade is sending now on ``pair`` (see ftdoor.name_orders)."""
+        sending = self._sending.pop((pair, side), None)
+        if sending is None or time.monotonic() - sending[1] > 60.0:
+            return None
+        return client_order_id(sending[0])
+
+    def _sent(self, order: Order) -> None:
+        """The engine's order is handed to Freqtrade now: its client order id goes with it."""
+        self.engine.order_placed(order.id)
+        self._sending[(order.pair, order.side)] = (order.id, time.monotonic())
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
@@ -370,7 +402,7 @@ class SmartPortfolio(IStrategy):
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return False
-        self.engine.order_placed(order.id)
+        self._sent(order)
         return True
 
     def _outside_portfolio(self, pair: str) -> bool:
@@ -399,7 +431,7 @@ class SmartPortfolio(IStrategy):
             stake = exit_stake(order.amount, trade.amount, trade.stake_amount, order.full)
         else:
             stake = entry_stake(order.amount, current_rate)
-        self.engine.order_placed(order.id)
+        self._sent(order)
         return stake, order.id
 
     def order_filled(self, pair: str, trade: Trade, order: Any, current_time: datetime, **kwargs: Any) -> None:

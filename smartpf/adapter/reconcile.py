@@ -16,6 +16,8 @@ from typing import Any
 
 from smartpf_core import Engine, Fill, Order
 
+from . import client_ids
+
 ENTRY_TAG = "smartpf-entry"
 SLACK = 2.0  # seconds: an order's date may be a little before the operation's start (clock rounding)
 
@@ -128,8 +130,11 @@ def owner_of(engine: Engine, orphan: Mapping[str, Any], op_started: float) -> Or
     placed = (orphan.get("timestamp") or 0) / 1000.0
     if placed < op_started - SLACK:
         return None
+    # an order that names its sender (client_ids) is only ever the very order it names
+    tagged = client_ids.parse(client_ids.client_id_of(orphan))
+    named = tagged.order_id(str(orphan.get("symbol"))) if tagged is not None else None
     for order in engine.pending_orders():
         if order.pair == orphan.get("symbol") and order.side == orphan.get("side") and \
-                engine.order_status(order.id) in ("planned", "open"):
+                engine.order_status(order.id) in ("planned", "open") and named in (None, order.id):
             return order
     return None

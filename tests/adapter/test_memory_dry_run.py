@@ -273,3 +273,42 @@ def test_a_version_1_state_file_is_imported_once_and_an_unreadable_one_is_named(
         finally:
             bot.stop()
         assert not legacy.exists() and list(legacy.parent.glob(f"{legacy.name}.imported-*"))
+
+
+def test_a_restored_database_never_hands_out_an_operation_id_again(tmp_path):
+    """Issue 18 item 4 (dry-run): a backup taken after the basket, a rebalance (rb2), the backup put back. The
+    rebalance the restored database still needs gets a new id (rb3): rb2's orders are never placed twice."""
+    import sqlite3
+
+    def copy(source, target):
+        src, dst = sqlite3.connect(source), sqlite3.connect(target)
+        src.backup(dst)
+        src.close()
+        dst.close()
+
+    def rebalanced():
+        return any(o["ft_order_side"] == "buy" for o in bot.filled("rb"))
+
+    scenario = {"flat": True, "events": [{"pair": "ETH/USDT", "at": "25s", "change_pct": 20}]}
+    with running_replay(clock="replay", scenario=scenario, pairs=PAIRS) as ex:
+        bot = DryRun(ex, tmp_path, dict(BASKET))
+        backup = tmp_path / "backup.sqlite"
+        bot.start()
+        try:
+            basket_bought(bot)
+            copy(bot.db, backup)
+            bot.wait_for("the rebalance", rebalanced)
+        finally:
+            bot.stop()
+        first = {o["ft_order_tag"] for o in bot.filled("rb")}
+        assert first and all(t.startswith("rb2:") for t in first)
+        copy(backup, bot.db)
+        assert not bot.filled("rb")  # the database is back before the rebalance
+        bot.start()
+        try:
+            bot.wait_for("the rebalance of the restored database", rebalanced)
+        finally:
+            bot.stop()
+        again = {o["ft_order_tag"] for o in bot.filled("rb")}
+        assert again and not again & first, (first, again)
+        assert all(t.startswith("rb3:") for t in again), again
