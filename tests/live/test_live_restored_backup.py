@@ -60,7 +60,6 @@ def test_a_restored_backup_is_refused_at_start_then_adopted_exactly_never_traded
             placed = exchange_orders(bot)
             assert [(o["symbol"], o["side"]) for o in placed[2:]] == [("ETHUSDT", "SELL"), ("BTCUSDT", "BUY")]
             pid = portfolio_state(bot)["portfolio_id"]
-            assert all(o["clientOrderId"].startswith(f"spf{pid}") for o in placed)  # every order names its portfolio
             copy_database(backup, bot.db)  # the backup put back: the rebalance is gone from the database
 
             mark = len(bot.log())
@@ -73,6 +72,7 @@ def test_a_restored_backup_is_refused_at_start_then_adopted_exactly_never_traded
                 assert f"order {order['orderId']} " in said, said[-3000:]
             assert "Traceback" not in said
             assert exchange_orders(bot) == placed  # nothing sent
+            assert all(o["clientOrderId"].startswith(f"spf{pid}") for o in placed)  # every order names its portfolio
 
             # (--force: the backup was saved under 2 minutes ago, which the command takes for a running bot)
             applied = smartpf(bot, "reconcile", "--apply", "--force")
