@@ -205,7 +205,10 @@ class SmartPortfolio(IStrategy):
         legacy = legacy_path(self.config["user_data_dir"], self._bot)
         try:
             memory = recall(self._store, open_amounts(trades), tags, legacy, self._bot)
-        except (StoreError, StateFileError, SaveError) as exc:
+        except SaveError as exc:
+            raise SmartPortfolioError(f"smartpf: the bot will not start: the imported portfolio cannot be saved to "
+                                      f"the trade database ({exc})") from exc
+        except (StoreError, StateFileError) as exc:
             raise SmartPortfolioError(f"smartpf: the bot will not start: {exc}; move the file away (or run "
                                       f"`smartpf reset -c CONFIG`) to let the bot decide without it") from exc
         for note in memory.notes:
