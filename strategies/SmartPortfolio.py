@@ -186,7 +186,7 @@ class SmartPortfolio(IStrategy):
 
     def _client_id_for(self, pair: str, side: str) -> str | None:
         """The client order id of the engine order Freqtrade is sending now on ``pair`` (see ftdoor.name_orders)."""
-        sending = self._sending.pop((pair, side), None)
+        sending = self.__dict__.setdefault("_sending", {}).pop((pair, side), None)
         if sending is None or time.monotonic() - sending[1] > 60.0:
             return None
         return client_order_id(sending[0])
@@ -194,7 +194,7 @@ class SmartPortfolio(IStrategy):
     def _sent(self, order: Order) -> None:
         """The engine's order is handed to Freqtrade now: its client order id goes with it."""
         self.engine.order_placed(order.id)
-        self._sending[(order.pair, order.side)] = (order.id, time.monotonic())
+        self.__dict__.setdefault("_sending", {})[(order.pair, order.side)] = (order.id, time.monotonic())
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
