@@ -1,6 +1,6 @@
 """A second host for smartpf_core: trade a Smart Portfolio with ccxt alone (no Freqtrade).
 
-    python examples/ccxt_host.py -c config.json [--seconds N] [--state FILE]
+    python examples/ccxt_host.py -c config.json [-c more.json] [--seconds N] [--state FILE]
 
 It reads the ``exchange`` and ``smart_portfolio`` sections of a Freqtrade-style config. Every tick it
 books what the exchange did with the orders it placed, feeds the engine a snapshot (ccxt tickers and the
@@ -38,15 +38,21 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def read_config(path: Path) -> tuple[dict[str, Any], PortfolioSpec]:
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        fail(f"-c {path}: cannot read the config ({exc})")
+def read_config(paths: list[Path]) -> tuple[dict[str, Any], PortfolioSpec]:
+    """The configs merged like Freqtrade's ``-c a -c b`` (a later file's top-level keys win), validated."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            fail(f"-c {path}: cannot read the config ({exc})")
+        if not isinstance(loaded, dict):
+            fail(f"-c {path}: must hold a JSON object, not {type(loaded).__name__}")
+        config.update(loaded)
     validation = parse_settings(config)  # the smart_portfolio section, stake_currency and fee
     if validation.spec is None:
         fail("; ".join(validation.lines()))
-    if not isinstance(config.get("exchange"), dict) or not hasattr(ccxt, str(config["exchange"].get("name"))):
+    if not isinstance(config.get("exchange"), dict) or config["exchange"].get("name") not in ccxt.exchanges:
         fail(f"exchange.name = {(config.get('exchange') or {}).get('name')!r}: must be an exchange ccxt knows")
     return config, validation.spec
 
@@ -200,13 +206,14 @@ def log(message: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Trade a Smart Portfolio with smartpf_core and ccxt.")
-    parser.add_argument("-c", "--config", required=True, help="a Freqtrade-style config (exchange, smart_portfolio)")
+    parser.add_argument("-c", "--config", required=True, action="append",
+                        help="a Freqtrade-style config (exchange, smart_portfolio); repeat it to merge several")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: never)")
-    parser.add_argument("--state", default=None, help="the engine state file (default: <config>.state.json)")
+    parser.add_argument("--state", default=None, help="the engine state file (default: <first config>.state.json)")
     args = parser.parse_args()
-    config_path = Path(args.config)
-    config, spec = read_config(config_path)
-    state = Path(args.state) if args.state else config_path.with_suffix(".state.json")
+    config, spec = read_config([Path(c) for c in args.config])
+    state = Path(args.state) if args.state else Path(args.config[0]).with_suffix(".state.json")
+    state.parent.mkdir(parents=True, exist_ok=True)
     period = float((config.get("internals") or {}).get("process_throttle_secs", 5))
     try:
         exchange = connect(config)

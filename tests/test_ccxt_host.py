@@ -5,6 +5,7 @@ signed Binance API. Checked on the exchange's ledger: the basket is bought once 
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -54,9 +55,11 @@ def orders(ex: ReplayExchange) -> list[tuple[str, str, str, str]]:
 
 
 def test_ccxt_host_buys_once_through_a_kill_and_rebalances(tmp_path):
-    # ETH +20 % at 35 s: after the basket (bought, with the kill and restart, in about 10 s; 35 s leaves room
-    # for a loaded machine), so the next check (each minute) rebalances: sell ETH, buy BTC.
-    scenario = {"flat": True, "events": [{"pair": "ETH/USDT", "at": "35s", "change_pct": 20}]}
+    # ETH +20 % once the basket is bought (with the kill and the restart, about 5 s; 25 s leaves room for a
+    # loaded machine), just before a minute boundary: the check of that minute rebalances (sell ETH, buy BTC).
+    now = time.time()
+    at = math.ceil((now + 25) / 60) * 60 - 5 - now  # from the server's start, a second or two from now
+    scenario = {"flat": True, "events": [{"pair": "ETH/USDT", "at": f"{int(at)}s", "change_pct": 20}]}
     with running_replay(clock="replay", scenario=scenario, pairs=PAIRS, accounts=True, balances={"USDT": 2000},
                         fee_asset="received") as ex:
         config = tmp_path / "config.json"
@@ -82,6 +85,7 @@ def test_ccxt_host_buys_once_through_a_kill_and_rebalances(tmp_path):
         host = Host(config, log)
         try:
             wait_for("the basket", lambda: "initial init1 done" in host.log(), host)
+            assert time.time() < now + at, "the basket took longer than the margin left before the price move"
             assert orders(ex) == [(BTC_ORDER, "BTCUSDT", "BUY", "FILLED"),
                                   ("init1:buy:ETH/USDT", "ETHUSDT", "BUY", "FILLED")]
             assert f"{BTC_ORDER} is already on the exchange" in host.log()
