@@ -131,7 +131,7 @@ def find(exchange: ccxt.Exchange, order: Order) -> dict[str, Any] | None:
 
 def book(engine: Engine, exchange: ccxt.Exchange, order: Order, placed: dict[str, Any]) -> bool:
     """Tell the engine what became of a placed order once it is closed; False while it is still open."""
-    if placed["status"] == "open":
+    if placed.get("status") in (None, "open"):
         return False
     base, quote = order.pair.split("/")
     gross = cost = fee = 0.0
@@ -170,7 +170,7 @@ def tick(engine: Engine, exchange: ccxt.Exchange, state: Path) -> Reason | None:
     pairs = engine.ledger_pairs()
     tickers = exchange.fetch_tickers(list(pairs))
     prices = {p: float(tickers[p]["last"]) for p in pairs if tickers.get(p, {}).get("last")}
-    spendable = exchange.fetch_balance()["free"].get(engine.spec.stake_currency, 0.0)
+    spendable = exchange.fetch_balance()["free"].get(engine.spec.stake_currency) or 0.0
     decision = engine.step(Snapshot(time.time(), prices, spendable=spendable))
     save(engine, state)
     for notice in decision.notices:
@@ -183,15 +183,17 @@ def tick(engine: Engine, exchange: ccxt.Exchange, state: Path) -> Reason | None:
                 placed = exchange.create_order(order.pair, "market", order.side, order.amount, None,
                                                {"clientOrderId": client_id(order)})
             except ccxt.NetworkError:
-                raise  # sent or not: the next tick looks it up
-            except ccxt.ExchangeError as exc:  # refused: it was not placed
-                log(f"{order.side} {order.amount:g} {order.pair} refused: {exc}")
-                engine.order_closed(order.id)
-                save(engine, state)
-                continue
+                raise  # no answer, sent or not: the next tick looks it up
+            except ccxt.ExchangeError as exc:
+                placed = find(exchange, order)  # an error does not always mean the exchange did nothing
+                if placed is None:  # refused: the engine moves on without it
+                    log(f"{order.side} {order.amount:g} {order.pair} refused: {exc}")
+                    engine.order_closed(order.id)
+                    save(engine, state)
+                    continue
             log(f"placed {order.side} {order.amount:g} {order.pair} as {client_id(order)}")
         else:
-            log(f"{client_id(order)} is already on the exchange (sent before a restart): not sent again")
+            log(f"{client_id(order)} is already on the exchange (sent before a restart?): not sent again")
         engine.order_placed(order.id)
         save(engine, state)
         placed = find(exchange, order) or placed  # its status now (a market order is usually done)
