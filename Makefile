@@ -59,4 +59,4 @@ bench: venv
 	$(BIN)/python benchmarks/live_order_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist
