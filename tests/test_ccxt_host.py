@@ -64,13 +64,14 @@ def test_ccxt_host_buys_once_through_a_kill_and_rebalances(tmp_path):
                         fee_asset="received") as ex:
         config = tmp_path / "config.json"
         ex.write_config(config, {"smart_portfolio": {"assets": {"BTC": 50, "ETH": 50}, "investment": 1000},
-                                 "exchange": {"pair_whitelist": PAIRS}, "internals": {"process_throttle_secs": 1}},
+                                 "exchange": {"pair_whitelist": PAIRS, "ccxt_config": {"timeout": 60000}},
+                                 "internals": {"process_throttle_secs": 1}},
                         base=REPLAY_LIVE_CONFIG)
         state = tmp_path / "config.state.json"
         log = tmp_path / "host.log"
 
-        # 1. The exchange fills an order at once but answers 20 s later: once the BTC order is on the exchange,
-        #    the host is waiting for the answer. It is killed then (kill -9: no last write).
+        # 1. The exchange fills an order at once but answers 20 s later (ccxt waits up to 60 s): once the BTC
+        #    order is on the exchange, the host is waiting for the answer. It is killed then (kill -9).
         ex.set_faults(answer_delay_ms=20000)
         host = Host(config, log)
         wait_for("the BTC order on the exchange", lambda: orders(ex), host)
