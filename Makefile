@@ -12,7 +12,7 @@ CONFIG ?= user_data/config.example.json
 # End-to-end tests mostly wait on the replay clock (real time): several run side by side even on 2 cores.
 TEST_WORKERS ?= 4
 
-.PHONY: venv demo core-demo test lint bench clean data
+.PHONY: venv demo core-demo core-wheel test lint bench clean data
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: venv data
 # The same portfolio through the core simulator alone (no Freqtrade), in about a second.
 core-demo: venv data
 	$(BIN)/smartpf backtest -c $(CONFIG) --datadir $(DATADIR) --markets $(MARKETS)
+
+# The core alone as a wheel with no dependencies (dist/smartpf_core-<version>-py3-none-any.whl), for hosts
+# other than this app: see docs/core-api.md.
+core-wheel: venv
+	$(BIN)/python packaging/core/build.py --out dist
 
 # On a clone without ../shared: fetch exactly the candles and exchange rules the tests (and the demo) read,
 # listed in tests/datasets.py, from EXCHANGE_API with freqtrade download-data. A no-op beside ../shared.
@@ -54,4 +59,4 @@ bench: venv
 	$(BIN)/python benchmarks/live_order_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist
