@@ -1,0 +1,146 @@
+"""The charts, as plotly figures (the library Freqtrade's own plot commands use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .inputs import ReportInput
+from .sampling import sample_indices, with_trades
+from .series import Series
+from .totals import SPLIT_LABELS
+
+VALUE, HODL, BUY, SELL, BAND, FEES, DRAW = "#1f6feb", "#8b949e", "#1a7f37", "#cf222e", "#ddf4ff", "#9a6700", "#cf222e"
+LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 70, "r": 30, "t": 60, "b": 40},
+                          "hovermode": "x unified", "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom",
+                                                               "x": 0, "xanchor": "left"}}
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # the PNG's file name, without .png
+    title: str
+    figure: go.Figure
+
+
+def _dates(seconds: np.ndarray) -> np.ndarray:
+    return (np.asarray(seconds, dtype=np.float64) * 1000).astype("datetime64[ms]")
+
+
+def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> list[Chart]:
+    cur = data.spec.stake_currency
+    idx = sample_indices(series.value)
+    rebalance = _rebalance_trades(data, series)
+    idx_trades = with_trades(idx, np.array([i for i, *_ in rebalance], dtype=np.int64), len(series.value))
+    charts = [
+        Chart("value", f"Portfolio value vs HODL ({cur})", _value(series, idx_trades, cur)),
+        Chart("weights", "Each coin's weight against its target band, with the rebalances",
+              _weights(data, series, idx_trades, rebalance)),
+        Chart("drawdown", "Drawdown from the highest value so far (%)", _drawdown(series, idx)),
+        Chart("fees", f"Cumulative fees ({cur})", _fees(series, idx_trades, cur)),
+        Chart("premium", f"Premium over HODL, split ({cur})", _premium(split, cur)),
+    ]
+    return charts
+
+
+def _rebalance_trades(data: ReportInput, series: Series) -> list[tuple[int, str, str, float, str]]:
+    """(candle, pair, side, amount, hover text) of every trade after the initial purchase."""
+    out = []
+    k = 0
+    for record in data.records:
+        for t in record.trades:
+            i = int(series.trade_index[k])
+            k += 1
+            if record.kind == "initial":
+                continue
+            text = f"{record.kind} {record.id} ({record.trigger}): {t.side} {t.amount:.8g} @ {t.price:.6g}"
+            out.append((i, t.pair, t.side, t.amount, text))
+    return out
+
+
+def _value(series: Series, idx: np.ndarray, cur: str) -> go.Figure:
+    x = _dates(series.times[idx])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=series.hodl[idx], name="HODL (never rebalanced)", line={"color": HODL}))
+    fig.add_trace(go.Scatter(x=x, y=series.value[idx], name="Smart Portfolio", line={"color": VALUE, "width": 2}))
+    fig.update_layout(**LAYOUT, height=420, yaxis_title=cur)
+    return fig
+
+
+def _weights(data: ReportInput, series: Series, idx: np.ndarray,
+             trades: list[tuple[int, str, str, float, str]]) -> go.Figure:
+    pairs = [p for p in series.pairs if p in data.spec.weights or np.any(series.holdings[:, series.pairs.index(p)])]
+    weights = series.weights_pct
+    fig = make_subplots(rows=max(1, len(pairs)), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        subplot_titles=[p.split("/")[0] for p in pairs])
+    x = _dates(series.times[idx])
+    for row, pair in enumerate(pairs, start=1):
+        j = series.pairs.index(pair)
+        target = data.spec.weights.get(pair, 0.0) * 100
+        band = data.spec.band(pair) * 100
+        low, high = max(0.0, target - band), target + band
+        fig.add_hrect(y0=low, y1=high, fillcolor=BAND, opacity=0.9, line_width=0, layer="below", row=row, col=1)
+        fig.add_hline(y=target, line={"color": HODL, "dash": "dash", "width": 1}, row=row, col=1)
+        fig.add_trace(go.Scatter(x=x, y=weights[idx, j], name=f"{pair.split('/')[0]} weight", showlegend=False,
+                                 line={"color": VALUE, "width": 1.2},
+                                 hovertemplate=f"{pair.split('/')[0]} %{{y:.2f}} % (target {target:g} %, band "
+                                               f"{low:g}-{high:g} %)<extra></extra>"), row=row, col=1)
+        for side, color, symbol in (("buy", BUY, "triangle-up"), ("sell", SELL, "triangle-down")):
+            mine = [(i, text) for i, p, s, _, text in trades if p == pair and s == side]
+            if not mine:
+                continue
+            at = np.array([i for i, _ in mine], dtype=np.int64)
+            fig.add_trace(go.Scatter(x=_dates(series.times[at]), y=weights[at, j], mode="markers",
+                                     name=f"rebalance {side}", legendgroup=side, showlegend=row == 1,
+                                     marker={"color": color, "symbol": symbol, "size": 7},
+                                     text=[t for _, t in mine], hovertemplate="%{text}<extra></extra>"),
+                          row=row, col=1)
+        fig.update_yaxes(title_text="%", row=row, col=1)
+    fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, height=120 + 170 * max(1, len(pairs)))
+    return fig
+
+
+def _drawdown(series: Series, idx: np.ndarray) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=_dates(series.times[idx]), y=-series.drawdown_pct[idx], name="drawdown",
+                               fill="tozeroy", line={"color": DRAW, "width": 1}))
+    fig.update_layout(**LAYOUT, height=320, yaxis_title="%", showlegend=False)
+    return fig
+
+
+def _fees(series: Series, idx: np.ndarray, cur: str) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=_dates(series.times[idx]), y=series.fees[idx], name="fees", line_shape="hv",
+                               line={"color": FEES}))
+    fig.update_layout(**LAYOUT, height=320, yaxis_title=cur, showlegend=False)
+    return fig
+
+
+SHORT = {"rebalancing": "Rebalancing", "left_undone_by_minimums": "Minimums: left undone", "fees": "Fees",
+         "exit": "Exit", "other": "Other"}
+
+
+def premium_steps(split: dict[str, Any]) -> list[tuple[str, float]]:
+    """(short label, amount) of the parts worth a bar: rebalancing and fees always, the others when not 0."""
+    return [(SHORT[k], float(split[k])) for k in SPLIT_LABELS
+            if k in ("rebalancing", "left_undone_by_minimums", "fees") or abs(split[k]) >= 0.005]
+
+
+def _premium(split: dict[str, Any], cur: str) -> go.Figure:
+    steps = premium_steps(split)
+    labels = ["HODL", *[label for label, _ in steps], "Smart Portfolio"]
+    fig = go.Figure(go.Waterfall(
+        x=labels, measure=["absolute", *["relative"] * len(steps), "total"],
+        y=[split["hodl_value"], *[v for _, v in steps], split["value"]],
+        text=[f"{split['hodl_value']:,.2f}", *[f"{v:+,.2f}" for _, v in steps], f"{split['value']:,.2f}"],
+        textposition="outside", connector={"line": {"color": HODL}},
+        increasing={"marker": {"color": BUY}}, decreasing={"marker": {"color": SELL}},
+        totals={"marker": {"color": VALUE}}))
+    low = min(split["hodl_value"], split["value"])
+    high = max(split["hodl_value"], split["value"])
+    span = max(high - low, sum(abs(v) for _, v in steps), 1e-9)
+    fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, height=420, yaxis_title=cur, showlegend=False,
+                      yaxis_range=[low - 1.2 * span, high + 1.2 * span])
+    return fig
