@@ -118,14 +118,14 @@ def freqtrade_input(path: str, datadir: str) -> ReportInput:
 def bot_input(state: dict[str, Any], metrics: dict[str, Any], view: dict[str, Any] | None, datadir: str,
               timeframe: str, portfolio_id: str, url: str) -> ReportInput:
     """A running or stopped bot: its saved state, its last prices (the view) and the candles in ``datadir``
-    since the portfolio started (the bot keeps no price history: fetch-data brings the candles up to date)."""
+    from the portfolio's start to the bot's last loop (the bot keeps no price history of its own:
+    ``smartpf fetch-data`` brings the candles up to date)."""
     started = state.get("started_at")
     if started is None:
         raise SourceError(f"portfolio {portfolio_id} in {url} has not bought its basket yet: nothing to chart")
     seconds = parse_interval(timeframe)
-    candles = period_candles(datadir, state_pairs(state), timeframe, float(started) - seconds, None)
-    last_candle = float(candles.times[-1])
-    notes = []
+    last_loop = float(view["prices_at"]) if view and view.get("prices_at") else None
+    candles = period_candles(datadir, state_pairs(state), timeframe, float(started) - seconds, last_loop)
     invested = float(state["invested"])
     summary: dict[str, Any] = {"start": iso(float(candles.times[0])), "invested": invested, **metrics,
                                "max_drawdown_pct": None}
@@ -135,12 +135,12 @@ def bot_input(state: dict[str, Any], metrics: dict[str, Any], view: dict[str, An
 
     series = rebuild(report)
     value, hodl = float(series.value[-1]), float(series.hodl[-1])
-    end = last_candle + seconds
-    if view and view.get("prices_at") and float(view["prices_at"]) > end and view.get("value") is not None:
-        value, hodl, end = float(view["value"]), float(view["hodl_value"]), float(view["prices_at"])
-        notes.append(f"The charts run to the last {timeframe} candle in {datadir} ({iso(last_candle + seconds)}); "
-                     f"the totals are at the bot's last prices ({iso(end)}). Bring the candles up to date with "
-                     "smartpf fetch-data.")
+    end = float(series.times[-1])
+    if view is not None and last_loop is not None and last_loop > end:
+        value, hodl = float(view["value"]), float(view["hodl_value"])
+        report.notes.append(f"The charts run to the last {timeframe} candle in {datadir} ({iso(end)}); the totals "
+                            f"are at the bot's last prices ({iso(last_loop)}). Bring the candles up to date with "
+                            "smartpf fetch-data.")
+        end = last_loop
     summary.update({"end": iso(end), "final_value": value, "hodl_value": hodl})
-    report.notes.extend(notes)
     return report
