@@ -53,7 +53,7 @@ def test_the_charts_render_offline(report_page, tmp_path):
         chart = dom[start:start + 200_000]
         assert 'class="main-svg"' in chart, f"chart {name} did not render"
     assert dom.count('class="main-svg"') >= 2 * len(CHARTS)  # plotly draws two SVG layers per chart
-    assert dom.count('class="scatterlayer') >= 4 and 'class="waterfalllayer' in dom
+    assert dom.count('class="scatterlayer') >= 4 and 'class="barlayer' in dom
     assert "Premium over HODL" in dom
 
 

@@ -31,6 +31,12 @@ def _dates(seconds: np.ndarray) -> np.ndarray:
     return (np.asarray(seconds, dtype=np.float64) * 1000).astype("datetime64[ms]")
 
 
+def _ms(seconds: np.ndarray) -> np.ndarray:
+    """Times for plotly: epoch milliseconds on a date axis, sent as a compact binary array (a date string
+    per point would make an 8-year page three times heavier)."""
+    return np.asarray(seconds, dtype=np.float64) * 1000.0
+
+
 def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> list[Chart]:
     cur = data.spec.stake_currency
     idx = sample_indices(series.value)
@@ -63,11 +69,12 @@ def _rebalance_trades(data: ReportInput, series: Series) -> list[tuple[int, str,
 
 
 def _value(series: Series, idx: np.ndarray, cur: str) -> go.Figure:
-    x = _dates(series.times[idx])
+    x = _ms(series.times[idx])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=series.hodl[idx], name="HODL (never rebalanced)", line={"color": HODL}))
     fig.add_trace(go.Scatter(x=x, y=series.value[idx], name="Smart Portfolio", line={"color": VALUE, "width": 2}))
     fig.update_layout(**LAYOUT, height=420, yaxis_title=cur)
+    fig.update_xaxes(type="date")
     return fig
 
 
@@ -77,44 +84,48 @@ def _weights(data: ReportInput, series: Series, idx: np.ndarray,
     weights = series.weights_pct
     fig = make_subplots(rows=max(1, len(pairs)), cols=1, shared_xaxes=True, vertical_spacing=0.03,
                         subplot_titles=[p.split("/")[0] for p in pairs])
-    x = _dates(series.times[idx])
+    x = _ms(series.times[idx])
     for row, pair in enumerate(pairs, start=1):
         j = series.pairs.index(pair)
         target = data.spec.weights.get(pair, 0.0) * 100
         band = data.spec.band(pair) * 100
         low, high = max(0.0, target - band), target + band
-        fig.add_hrect(y0=low, y1=high, fillcolor=BAND, opacity=0.9, line_width=0, layer="below", row=row, col=1)
-        fig.add_hline(y=target, line={"color": HODL, "dash": "dash", "width": 1}, row=row, col=1)
         fig.add_trace(go.Scatter(x=x, y=weights[idx, j], name=f"{pair.split('/')[0]} weight", showlegend=False,
                                  line={"color": VALUE, "width": 1.2},
                                  hovertemplate=f"{pair.split('/')[0]} %{{y:.2f}} % (target {target:g} %, band "
                                                f"{low:g}-{high:g} %)<extra></extra>"), row=row, col=1)
+        # after the trace: plotly leaves shapes out of subplots that are still empty
+        fig.add_hrect(y0=low, y1=high, fillcolor=BAND, opacity=0.9, line_width=0, layer="below", row=row, col=1)
+        fig.add_hline(y=target, line={"color": HODL, "dash": "dash", "width": 1}, row=row, col=1)
         for side, color, symbol in (("buy", BUY, "triangle-up"), ("sell", SELL, "triangle-down")):
             mine = [(i, text) for i, p, s, _, text in trades if p == pair and s == side]
             if not mine:
                 continue
             at = np.array([i for i, _ in mine], dtype=np.int64)
-            fig.add_trace(go.Scatter(x=_dates(series.times[at]), y=weights[at, j], mode="markers",
+            fig.add_trace(go.Scatter(x=_ms(series.times[at]), y=weights[at, j], mode="markers",
                                      name=f"rebalance {side}", legendgroup=side, showlegend=row == 1,
                                      marker={"color": color, "symbol": symbol, "size": 7},
                                      text=[t for _, t in mine], hovertemplate="%{text}<extra></extra>"),
                           row=row, col=1)
         fig.update_yaxes(title_text="%", row=row, col=1)
     fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, height=120 + 170 * max(1, len(pairs)))
+    fig.update_xaxes(type="date")
     return fig
 
 
 def _drawdown(series: Series, idx: np.ndarray) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=_dates(series.times[idx]), y=-series.drawdown_pct[idx], name="drawdown",
+    fig = go.Figure(go.Scatter(x=_ms(series.times[idx]), y=-series.drawdown_pct[idx], name="drawdown",
                                fill="tozeroy", line={"color": DRAW, "width": 1}))
     fig.update_layout(**LAYOUT, height=320, yaxis_title="%", showlegend=False)
+    fig.update_xaxes(type="date")
     return fig
 
 
 def _fees(series: Series, idx: np.ndarray, cur: str) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=_dates(series.times[idx]), y=series.fees[idx], name="fees", line_shape="hv",
+    fig = go.Figure(go.Scatter(x=_ms(series.times[idx]), y=series.fees[idx], name="fees", line_shape="hv",
                                line={"color": FEES}))
     fig.update_layout(**LAYOUT, height=320, yaxis_title=cur, showlegend=False)
+    fig.update_xaxes(type="date")
     return fig
 
 
@@ -128,19 +139,37 @@ def premium_steps(split: dict[str, Any]) -> list[tuple[str, float]]:
             if k in ("rebalancing", "left_undone_by_minimums", "fees") or abs(split[k]) >= 0.005]
 
 
-def _premium(split: dict[str, Any], cur: str) -> go.Figure:
+def premium_bars(split: dict[str, Any]) -> tuple[list[str], list[float], list[float], list[str], list[str]]:
+    """The waterfall from HODL to the portfolio's value: labels, bases, heights, colours, texts."""
     steps = premium_steps(split)
     labels = ["HODL", *[label for label, _ in steps], "Smart Portfolio"]
-    fig = go.Figure(go.Waterfall(
-        x=labels, measure=["absolute", *["relative"] * len(steps), "total"],
-        y=[split["hodl_value"], *[v for _, v in steps], split["value"]],
-        text=[f"{split['hodl_value']:,.2f}", *[f"{v:+,.2f}" for _, v in steps], f"{split['value']:,.2f}"],
-        textposition="outside", connector={"line": {"color": HODL}},
-        increasing={"marker": {"color": BUY}}, decreasing={"marker": {"color": SELL}},
-        totals={"marker": {"color": VALUE}}))
+    bases, heights, colors = [0.0], [float(split["hodl_value"])], [HODL]
+    level = float(split["hodl_value"])
+    for _, v in steps:
+        bases.append(level if v >= 0 else level + v)
+        heights.append(abs(v))
+        colors.append(BUY if v >= 0 else SELL)
+        level += v
+    bases.append(0.0)
+    heights.append(float(split["value"]))
+    colors.append(VALUE)
+    texts = [f"{split['hodl_value']:,.2f}", *[f"{v:+,.2f}" for _, v in steps], f"{split['value']:,.2f}"]
+    return labels, bases, heights, colors, texts
+
+
+def premium_range(split: dict[str, Any]) -> tuple[float, float]:
+    """A y range that shows the steps (bars from 0 would flatten them)."""
+    steps = premium_steps(split)
     low = min(split["hodl_value"], split["value"])
     high = max(split["hodl_value"], split["value"])
     span = max(high - low, sum(abs(v) for _, v in steps), 1e-9)
+    return max(0.0, low - 1.2 * span), high + 1.2 * span
+
+
+def _premium(split: dict[str, Any], cur: str) -> go.Figure:
+    labels, bases, heights, colors, texts = premium_bars(split)
+    fig = go.Figure(go.Bar(x=labels, y=heights, base=bases, marker_color=colors, text=texts, textposition="outside",
+                           hovertemplate="%{x}: %{text}<extra></extra>"))
     fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, height=420, yaxis_title=cur, showlegend=False,
-                      yaxis_range=[low - 1.2 * span, high + 1.2 * span])
+                      yaxis_range=list(premium_range(split)))
     return fig

@@ -13,7 +13,19 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .charts import BAND, BUY, DRAW, FEES, HODL, SELL, VALUE, _dates, _rebalance_trades, premium_steps  # noqa: E402
+from .charts import (  # noqa: E402
+    BAND,
+    BUY,
+    DRAW,
+    FEES,
+    HODL,
+    SELL,
+    VALUE,
+    _dates,
+    _rebalance_trades,
+    premium_bars,
+    premium_range,
+)
 from .inputs import ReportInput  # noqa: E402
 from .sampling import sample_indices, with_trades  # noqa: E402
 from .series import Series  # noqa: E402
@@ -70,27 +82,13 @@ def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Pa
     paths.append(_save(fig, out / "fees.png"))
 
     fig, ax = plt.subplots(figsize=(11, 4.2))
-    steps = premium_steps(split)
-    labels = ["HODL", *[label for label, _ in steps], "Smart Portfolio"]
-    bottoms, heights, colors = [0.0], [split["hodl_value"]], [HODL]
-    level = split["hodl_value"]
-    for _, v in steps:
-        bottoms.append(level if v >= 0 else level + v)
-        heights.append(abs(v))
-        colors.append(BUY if v >= 0 else SELL)
-        level += v
-    bottoms.append(0.0)
-    heights.append(split["value"])
-    colors.append(VALUE)
-    span = max(abs(split["value"] - split["hodl_value"]), sum(abs(v) for _, v in steps), 1e-9)
-    low = min(split["hodl_value"], split["value"]) - 1.2 * span
+    labels, bottoms, heights, colors, texts = premium_bars(split)
     bars = ax.bar(range(len(labels)), heights, bottom=bottoms, color=colors)
-    texts = [f"{split['hodl_value']:,.2f}", *[f"{v:+,.2f}" for _, v in steps], f"{split['value']:,.2f}"]
     for bar, text in zip(bars, texts, strict=True):
         ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height()), ha="center",
                     va="bottom", fontsize=9)
     ax.set_xticks(range(len(labels)), labels, fontsize=9)
-    ax.set_ylim(low, max(split["hodl_value"], split["value"]) + 1.2 * span)
+    ax.set_ylim(*premium_range(split))
     ax.set_title(f"Premium over HODL, split ({cur})", loc="left")
     ax.set_ylabel(cur)
     ax.grid(axis="y", alpha=0.3)
