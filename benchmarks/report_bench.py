@@ -24,7 +24,7 @@ from smartpf.reporting.write import write_report
 from smartpf_core import parse_settings
 
 PAIRS = ["BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT"]
-TIMERANGE = "20180517-20260516"
+TIMERANGE = "20180502-20260502"  # 8 years
 
 
 def main() -> None:

@@ -50,8 +50,8 @@ def _run(datadir, spec, timerange, execution="next-candle"):
 
 @pytest.mark.parametrize("section, timerange, execution", [
     ({"threshold": 2}, "20240101-20240401", "next-candle"),
-    ({"threshold": 10, "threshold_type": "relative"}, "20220101-20220601", "same-candle"),
-    ({"mode": "scheduled", "interval": "7d"}, "20230101-20230401", "next-candle"),
+    ({"threshold": 10, "threshold_type": "relative"}, "20240101-20240401", "same-candle"),
+    ({"mode": "scheduled", "interval": "7d"}, "20240101-20240401", "next-candle"),
     ({"threshold": 1, "take_profit": 30, "on_exit": "sell"}, "20240201-20240401", "next-candle"),
 ], ids=["threshold", "relative-same-candle", "scheduled", "take-profit-exit"])
 def test_rebuilt_values_match_the_engines_figures(datadir, section, timerange, execution):
