@@ -153,6 +153,11 @@ def test_a_bots_report_from_its_trade_database(capsys, datadir, tmp_path):
     assert any("the bot's last prices" in n for n in report["notes"])
 
 
+def _short_run_state(datadir):
+    result, _ = _run(datadir, _spec(FOUR, threshold=2), "20240101-20240110")
+    return result.engine.to_dict()
+
+
 def test_report_bad_input_is_one_line_and_exit_2(capsys, datadir, tmp_path):
     assert main(["report", "--out", str(tmp_path / "o")]) == 2
     assert "either -c CONFIG" in capsys.readouterr().err
@@ -164,6 +169,15 @@ def test_report_bad_input_is_one_line_and_exit_2(capsys, datadir, tmp_path):
     err = capsys.readouterr().err
     assert "no portfolio state" in err and "Traceback" not in err
     path = config_file(tmp_path, FOUR, threshold=2)
+    engine_state = _short_run_state(datadir)  # a real run's state, then a trade with a price that is no number
+    engine_state["records"][0]["trades"][0]["price"] = "NaN"
+    broken = {"start": "2024-01-01T00:00:00Z", "end": "2024-01-10T00:00:00Z", "timeframe": "1h", "final_value": 1,
+              "hodl_value": 1, "rebalances": 0, "orders": 1, "fees": 0, "turnover": 0, "engine": engine_state}
+    old.write_text(json.dumps(broken))
+    assert main(["report", "--freqtrade-result", str(old), "--datadir", str(datadir),
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be charted" in err and "Traceback" not in err
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     assert main(["backtest", "-c", path, "--datadir", str(datadir), "--timerange", "20240101-20240110",

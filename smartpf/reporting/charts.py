@@ -41,6 +41,9 @@ def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> li
     cur = data.spec.stake_currency
     idx = sample_indices(series.value)
     rebalance = _rebalance_trades(data, series)
+    note = marked_trades_note(data)
+    if note and note not in data.notes:
+        data.notes.append(note)
     idx_trades = with_trades(idx, np.array([i for i, *_ in rebalance], dtype=np.int64), len(series.value))
     charts = [
         Chart("value", f"Portfolio value vs HODL ({cur})", _value(series, idx_trades, cur)),
@@ -53,8 +56,12 @@ def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> li
     return charts
 
 
+MAX_MARKERS = 4000  # trade markers on the weights chart; beyond, an evenly spread selection (the page says so)
+
+
 def _rebalance_trades(data: ReportInput, series: Series) -> list[tuple[int, str, str, float, str]]:
-    """(candle, pair, side, amount, hover text) of every trade after the initial purchase."""
+    """(candle, pair, side, amount, hover text) of the trades after the initial purchase, at most
+    ``MAX_MARKERS`` of them (evenly spread over the run when there are more)."""
     out = []
     k = 0
     for record in data.records:
@@ -63,9 +70,20 @@ def _rebalance_trades(data: ReportInput, series: Series) -> list[tuple[int, str,
             k += 1
             if record.kind == "initial":
                 continue
-            text = f"{record.kind} {record.id} ({record.trigger}): {t.side} {t.amount:.8g} @ {t.price:.6g}"
-            out.append((i, t.pair, t.side, t.amount, text))
-    return out
+            out.append((i, t.pair, t.side, t.amount, f"{record.kind} {record.id} ({record.trigger})"))
+    if len(out) > MAX_MARKERS:
+        keep = np.unique(np.linspace(0, len(out) - 1, MAX_MARKERS).round().astype(np.int64))
+        out = [out[k] for k in keep.tolist()]
+    return [(i, pair, side, amount, f"{text}: {side} {amount:.8g}") for i, pair, side, amount, text in out]
+
+
+def marked_trades_note(data: ReportInput) -> str | None:
+    """The page's note when the weights chart marks only part of the trades."""
+    count = sum(len(r.trades) for r in data.records if r.kind != "initial")
+    if count <= MAX_MARKERS:
+        return None
+    return (f"The weights chart marks {MAX_MARKERS:,} of the {count:,} trades after the initial purchase, evenly "
+            "spread over the run (zoom in on a stretch of a shorter run to see every one).")
 
 
 def _value(series: Series, idx: np.ndarray, cur: str) -> go.Figure:
@@ -85,6 +103,7 @@ def _weights(data: ReportInput, series: Series, idx: np.ndarray,
     fig = make_subplots(rows=max(1, len(pairs)), cols=1, shared_xaxes=True, vertical_spacing=0.03,
                         subplot_titles=[p.split("/")[0] for p in pairs])
     x = _ms(series.times[idx])
+    shapes: list[dict[str, Any]] = []
     for row, pair in enumerate(pairs, start=1):
         j = series.pairs.index(pair)
         target = data.spec.weights.get(pair, 0.0) * 100
@@ -94,9 +113,12 @@ def _weights(data: ReportInput, series: Series, idx: np.ndarray,
                                  line={"color": VALUE, "width": 1.2},
                                  hovertemplate=f"{pair.split('/')[0]} %{{y:.2f}} % (target {target:g} %, band "
                                                f"{low:g}-{high:g} %)<extra></extra>"), row=row, col=1)
-        # after the trace: plotly leaves shapes out of subplots that are still empty
-        fig.add_hrect(y0=low, y1=high, fillcolor=BAND, opacity=0.9, line_width=0, layer="below", row=row, col=1)
-        fig.add_hline(y=target, line={"color": HODL, "dash": "dash", "width": 1}, row=row, col=1)
+        axis = "" if row == 1 else str(row)
+        shapes += [  # the band and the target, across the subplot's width (one layout update for all)
+            {"type": "rect", "xref": f"x{axis} domain", "x0": 0, "x1": 1, "yref": f"y{axis}", "y0": low, "y1": high,
+             "fillcolor": BAND, "opacity": 0.9, "line": {"width": 0}, "layer": "below"},
+            {"type": "line", "xref": f"x{axis} domain", "x0": 0, "x1": 1, "yref": f"y{axis}", "y0": target,
+             "y1": target, "line": {"color": HODL, "dash": "dash", "width": 1}, "layer": "below"}]
         for side, color, symbol in (("buy", BUY, "triangle-up"), ("sell", SELL, "triangle-down")):
             mine = [(i, text) for i, p, s, _, text in trades if p == pair and s == side]
             if not mine:
@@ -108,7 +130,7 @@ def _weights(data: ReportInput, series: Series, idx: np.ndarray,
                                      text=[t for _, t in mine], hovertemplate="%{text}<extra></extra>"),
                           row=row, col=1)
         fig.update_yaxes(title_text="%", row=row, col=1)
-    fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, height=120 + 170 * max(1, len(pairs)))
+    fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, height=120 + 170 * max(1, len(pairs)), shapes=shapes)
     fig.update_xaxes(type="date")
     return fig
 

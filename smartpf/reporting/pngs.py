@@ -38,7 +38,7 @@ def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Pa
     idx = sample_indices(series.value)
     trades = _rebalance_trades(data, series)
     idx_t = with_trades(idx, np.array([i for i, *_ in trades], dtype=np.int64), len(series.value))
-    x = _dates(series.times[idx_t]).astype("datetime64[ms]").astype(object)
+    x = _days(series.times[idx_t])
     paths = []
 
     fig, ax = plt.subplots(figsize=(11, 4.2))
@@ -61,7 +61,7 @@ def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Pa
         for side, color, marker in (("buy", BUY, "^"), ("sell", SELL, "v")):
             at = np.array([i for i, p, s, *_ in trades if p == pair and s == side], dtype=np.int64)
             if len(at):
-                ax.scatter(_dates(series.times[at]).astype(object), weights[at, j], color=color, marker=marker,
+                ax.scatter(_days(series.times[at]), weights[at, j], color=color, marker=marker,
                            s=14, zorder=3, label=f"rebalance {side}")
         ax.set_ylabel(f"{pair.split('/')[0]} %")
         ax.grid(alpha=0.3)
@@ -70,7 +70,7 @@ def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Pa
     paths.append(_save(fig, out / "weights.png"))
 
     fig, ax = plt.subplots(figsize=(11, 3.2))
-    xd = _dates(series.times[idx]).astype(object)
+    xd = _days(series.times[idx])
     ax.fill_between(xd, -series.drawdown_pct[idx], 0, color=DRAW, alpha=0.35, lw=0)
     ax.plot(xd, -series.drawdown_pct[idx], color=DRAW, lw=0.8)
     _finish(ax, "Drawdown from the highest value so far (%)", "%")
@@ -96,7 +96,13 @@ def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Pa
     return paths
 
 
+def _days(seconds: np.ndarray) -> np.ndarray:
+    """matplotlib's date numbers (days since its epoch), as a plain float array: no per-point conversion."""
+    return mdates.date2num(_dates(seconds))
+
+
 def _dateaxis(ax: Any) -> None:
+    ax.xaxis_date()
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -112,7 +118,11 @@ def _finish(ax: Any, title: str, ylabel: str, legend: bool = False) -> None:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    # fixed margins (tight_layout measures every tick label: as long as drawing the figure again) and a
+    # light PNG compression: together half the time of the PNGs on 8 years of candles
+    inches = fig.get_size_inches()
+    fig.subplots_adjust(left=0.95 / inches[0], right=1 - 0.25 / inches[0], top=1 - 0.45 / inches[1],
+                        bottom=0.55 / inches[1], hspace=0.12)
+    fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 3})
     plt.close(fig)
     return path

@@ -19,6 +19,7 @@ The parts add up to the premium by construction.
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import numpy as np
@@ -67,10 +68,17 @@ def premium_split(data: ReportInput, series: Series) -> dict[str, Any]:
 
 def _undone(data: ReportInput, series: Series, last: dict[str, float]) -> tuple[float, int]:
     """The skipped orders of the rebalances at their later prices, each until its pair next trades."""
-    trades_by_pair: dict[str, list[tuple[float, str, float]]] = {}
+    trades_by_pair: dict[str, tuple[list[float], list[str], list[float]]] = {}
     for record in data.records:
         for t in record.trades:
-            trades_by_pair.setdefault(t.pair, []).append((t.time, record.id, t.price))
+            when, ops, prices = trades_by_pair.setdefault(t.pair, ([], [], []))
+            when.append(t.time)
+            ops.append(record.id)
+            prices.append(t.price)
+    for pair, (when, ops, prices) in trades_by_pair.items():
+        if any(b < a for a, b in zip(when, when[1:], strict=False)):  # a live bot's fills may be booked late
+            order = sorted(range(len(when)), key=when.__getitem__)
+            trades_by_pair[pair] = ([when[k] for k in order], [ops[k] for k in order], [prices[k] for k in order])
     times = series.times - data.timeframe_seconds  # candle open times
     total = 0.0
     count = 0
@@ -87,8 +95,19 @@ def _undone(data: ReportInput, series: Series, last: dict[str, float]) -> tuple[
                 price = float(series.last_close[i, series.pairs.index(s.pair)])
             if not price > 0:
                 continue
-            later = next((p for when, op, p in trades_by_pair.get(s.pair, ())
-                          if when > record.started_at and op != record.id), last[s.pair])
-            total += (1.0 if s.side == "buy" else -1.0) * s.value / price * (later - price)
+            total += (1.0 if s.side == "buy" else -1.0) * s.value / price * (_next_price(
+                trades_by_pair.get(s.pair), record.started_at, record.id, last[s.pair]) - price)
             count += 1
     return total, count
+
+
+def _next_price(trades: tuple[list[float], list[str], list[float]] | None, after: float, op: str,
+                default: float) -> float:
+    """The price of the pair's first trade after ``after`` by another operation (``default``: none)."""
+    if trades is None:
+        return default
+    when, ops, prices = trades
+    k = bisect.bisect_right(when, after)
+    while k < len(when) and ops[k] == op:
+        k += 1
+    return prices[k] if k < len(when) else default

@@ -4,6 +4,7 @@ its state dict (settings, records, HODL shadow), the run's summary figures, and 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ def from_state(state: Mapping[str, Any], summary: dict[str, Any], candles: Candl
         cash = state.get("cash")
     except (KeyError, TypeError, ValueError) as exc:
         raise SourceError(f"the portfolio's state cannot be read ({type(exc).__name__}: {exc})") from exc
+    _check_trades(records)
     try:
         seconds = parse_interval(timeframe)
     except ValueError as exc:
@@ -42,6 +44,17 @@ def from_state(state: Mapping[str, Any], summary: dict[str, Any], candles: Candl
                        closes={p: candles.closes[p] for p in pairs}, timeframe_seconds=seconds,
                        started_at=None if started_at is None else float(started_at),
                        final_cash=None if cash is None else float(cash))
+
+
+def _check_trades(records: list[OperationRecord]) -> None:
+    """Every fill a number where a number belongs: the records come from a file or a database."""
+    for record in records:
+        for t in record.trades:
+            numbers = (t.time, t.amount, t.price, t.fee)
+            if t.side not in ("buy", "sell") or not all(isinstance(v, int | float) and math.isfinite(v)
+                                                        for v in numbers) or t.amount < 0 or t.price <= 0:
+                raise SourceError(f"operation {record.id}: a trade that cannot be charted (side {t.side!r}, "
+                                  f"amount {t.amount!r}, price {t.price!r}, fee {t.fee!r}, time {t.time!r})")
 
 
 def _pairs(spec: PortfolioSpec, records: list[OperationRecord], hodl: Hodl, candles: Candles) -> list[str]:
