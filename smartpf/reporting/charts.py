@@ -47,11 +47,11 @@ def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> li
     idx_trades = with_trades(idx, np.array([i for i, *_ in rebalance], dtype=np.int64), len(series.value))
     charts = [
         Chart("value", f"Portfolio value vs HODL ({cur})", _value(series, idx_trades, cur)),
+        Chart("premium", f"Premium over HODL, split ({cur})", _premium(split, cur)),
         Chart("weights", "Each coin's weight against its target band, with the rebalances",
               _weights(data, series, idx_trades, rebalance)),
         Chart("drawdown", "Drawdown from the highest value so far (%)", _drawdown(series, idx)),
         Chart("fees", f"Cumulative fees ({cur})", _fees(series, idx_trades, cur)),
-        Chart("premium", f"Premium over HODL, split ({cur})", _premium(split, cur)),
     ]
     return charts
 

@@ -41,6 +41,7 @@ TEMPLATE = """<!DOCTYPE html>
  table { border-collapse: collapse; font-size: 14px; } td, th { padding: 4px 14px 4px 0; text-align: left; }
  td.num { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: 600;
  border-top: 1px solid #d1d9e0; }
+ .split { margin: 4px 0 0; }
  .notes { font-size: 13px; color: #59636e; } footer { font-size: 12px; color: #59636e; margin-top: 24px; }
 </style></head>
 <body><main>
@@ -52,13 +53,12 @@ TEMPLATE = """<!DOCTYPE html>
  <div class="figure {{ signs[label] }}">{{ figure }}</div><div class="note">{{ note }}</div></div>
 {% endfor %}
 </div>
-<section><h2>Premium over HODL, split</h2>
-<table>
-{% for label, amount in split %}<tr><td>{{ label }}</td><td class="num">{{ amount }}</td></tr>{% endfor %}
-<tr class="total"><td>Premium over HODL</td><td class="num">{{ premium }}</td></tr>
-</table></section>
 {% for chart in charts %}
 <section id="{{ chart.name }}"><h2>{{ chart.title }}</h2><p>{{ chart.explain }}</p>
+{% if chart.name == "premium" %}<div class="split"><table>
+{% for label, amount in split %}<tr><td>{{ label }}</td><td class="num">{{ amount }}</td></tr>{% endfor %}
+<tr class="total"><td>Premium over HODL</td><td class="num">{{ premium }}</td></tr>
+</table></div>{% endif %}
 {{ chart.html | safe }}
 </section>
 {% endfor %}
@@ -87,10 +87,20 @@ def render_page(data: ReportInput, totals: dict[str, Any], split: dict[str, Any]
         rendered.append({"name": chart.name, "title": chart.title, "explain": EXPLAIN.get(chart.name, ""),
                          "html": html})
     return Environment(autoescape=True).from_string(TEMPLATE).render(
-        title=data.title, source=data.source, period=f"{totals['start']} → {totals['end']}", portfolio=portfolio,
+        title=data.title, source=data.source, period=f"{_day(totals['start'])} → {_day(totals['end'])}",
+        portfolio=portfolio,
         totals=table, signs=signs, premium=f"{split['premium']:+,.2f} {cur}",
-        split=[(label, f"{split[key]:+,.2f} {cur}") for key, label in SPLIT_LABELS.items()],
+        split=[(label, f"{_signed(split[key])} {cur}") for key, label in SPLIT_LABELS.items()],
         charts=rendered, notes=data.notes)
+
+
+def _day(text: str | None) -> str:
+    """2024-01-01T00:00:00Z -> 2024-01-01 00:00 UTC."""
+    return "?" if not text else text.replace("T", " ").removesuffix(":00Z") + " UTC"
+
+
+def _signed(value: float) -> str:
+    return "0.00" if abs(value) < 0.005 else f"{value:+,.2f}"
 
 
 def _sign(value: float) -> str:
