@@ -163,6 +163,10 @@ def test_report_bad_input_is_one_line_and_exit_2(capsys, datadir, tmp_path):
     assert "either -c CONFIG" in capsys.readouterr().err
     assert main(["report", "--freqtrade-result", str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
     assert "--freqtrade-result" in capsys.readouterr().err
+    freqtrade_own = tmp_path / "backtest-result-2024.json"
+    freqtrade_own.write_text(json.dumps({"strategy": {"SmartPortfolio": {}}, "strategy_comparison": []}))
+    assert main(["report", "--freqtrade-result", str(freqtrade_own), "--out", str(tmp_path / "o")]) == 2
+    assert "Freqtrade's own result" in capsys.readouterr().err
     old = tmp_path / "smartpf-summary.json"
     old.write_text(json.dumps({"final_value": 1.0}))
     assert main(["report", "--freqtrade-result", str(tmp_path), "--out", str(tmp_path / "o")]) == 2

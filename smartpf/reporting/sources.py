@@ -79,6 +79,9 @@ def read_freqtrade_result(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     file = Path(path)
     if file.is_dir():
         file = file / SUMMARY_FILE
+    if file.suffix == ".zip":
+        raise SourceError(f"--freqtrade-result {path}: that is Freqtrade's own result (its trades); give the "
+                          f"{SUMMARY_FILE} SmartPortfolio wrote beside it, in the same export directory")
     try:
         summary = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -86,6 +89,9 @@ def read_freqtrade_result(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
                           f"{SUMMARY_FILE} a backtest wrote (smartpf ft-backtest --export-dir DIR)") from exc
     except ValueError as exc:
         raise SourceError(f"--freqtrade-result {path}: not JSON ({exc})") from exc
+    if isinstance(summary, dict) and "strategy" in summary and "engine" not in summary:
+        raise SourceError(f"--freqtrade-result {path}: that is Freqtrade's own result (its trades); give the "
+                          f"{SUMMARY_FILE} SmartPortfolio wrote beside it, in the same export directory")
     if not isinstance(summary, dict) or not isinstance(summary.get("engine"), dict):
         raise SourceError(f"--freqtrade-result {file}: no portfolio state in it (key 'engine'); it must be the "
                           f"{SUMMARY_FILE} of a backtest by this version of SmartPortfolio")
