@@ -12,7 +12,7 @@ CONFIG ?= user_data/config.example.json
 # End-to-end tests mostly wait on the replay clock (real time): several run side by side even on 2 cores.
 TEST_WORKERS ?= 4
 
-.PHONY: venv demo core-demo core-wheel test lint bench clean data
+.PHONY: venv demo core-demo core-wheel test lint bench clean data system-deps
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ data: venv
 	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
 	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
 
+# System packages the tests need (as root): Chromium for the report's browser test (tests/test_report_browser.py).
+system-deps:
+	apt-get update
+	apt-get install -y chromium
+
 test: venv data
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -57,6 +62,7 @@ bench: venv
 	$(BIN)/python benchmarks/bt_crosscheck.py
 	$(BIN)/python benchmarks/freqtrade_backtest.py
 	$(BIN)/python benchmarks/live_order_bench.py
+	$(BIN)/python benchmarks/report_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist

@@ -24,6 +24,7 @@ from .freqtrade_config import freqtrade_config
 from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
 from .report import backtest_summary, format_summary, write_records
+from .reporting.cli import ReportCommandError, backtest_progress
 
 BAD_INPUT = 2
 MARKETS_HELP = "exchange rules: a raw Binance exchangeInfo JSON or ccxt markets JSON (format recognised)"
@@ -128,11 +129,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         # a simulation runs anyway: what the bot would refuse is a warning here
         for problem in investment_problems(spec, {p: rules[p] for p in spec.pairs}, first)[1]:
             print(f"warning: {str(problem).removeprefix('warning: ')} (at the first candle's prices)", file=sys.stderr)
-    result, seconds = run_backtest(args.engine, spec, candles.times, {p: candles.opens[p] for p in spec.pairs},
-                                   {p: candles.closes[p] for p in spec.pairs}, rules={p: rules[p] for p in spec.pairs},
-                                   execution=args.execution)
+    with backtest_progress(len(candles)) as progress:
+        result, seconds = run_backtest(args.engine, spec, candles.times, {p: candles.opens[p] for p in spec.pairs},
+                                       {p: candles.closes[p] for p in spec.pairs},
+                                       rules={p: rules[p] for p in spec.pairs}, execution=args.execution,
+                                       progress=progress)
     summary = backtest_summary(result, spec, timeframe)
     summary.update({"engine": args.engine, "execution": args.execution, "simulation_seconds": seconds})
+    if args.report:
+        summary.update(_backtest_report(args.report, result, summary, candles, timeframe))
     if args.records:
         try:
             count = write_records(args.records, result.engine)
@@ -144,6 +149,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         print(format_summary(summary, spec))
     return 0
+
+
+def _backtest_report(out: str, result: Any, summary: dict[str, Any], candles: Any, timeframe: str) -> dict[str, Any]:
+    """``--report DIR``: the page and the PNGs of this run; the premium split joins the JSON summary."""
+    from .reporting.sources import from_state
+    from .reporting.write import ReportError, write_report
+
+    data = from_state(result.engine.to_dict(), dict(summary), candles, timeframe,
+                      "Smart Portfolio — core backtest", f"smartpf backtest ({summary['engine']} engine, "
+                      f"{summary['execution']})")
+    try:
+        report = write_report(data, out)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"wrote {report['page']} and {len(report['pngs'])} PNGs", file=sys.stderr)
+    return {"premium_split": report["premium_split"], "report": report["page"]}
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -309,7 +330,16 @@ def cmd_ft_backtest(args: argparse.Namespace) -> int:
     if not Path(args.datadir).is_dir():
         raise UsageError(f"--datadir {args.datadir}: no such directory (Freqtrade-format candles)")
     _rules(args.markets)  # a readable exchangeInfo, before the replay exchange starts on it
-    return ftbacktest.run(config, spec, args.datadir, args.markets, args.timerange, args.timeframe, args.export_dir)
+    try:
+        return ftbacktest.run(config, spec, args.datadir, args.markets, args.timerange, args.timeframe,
+                              args.export_dir, args.report)
+    except Exception as exc:
+        from .reporting.sources import SourceError
+        from .reporting.write import ReportError
+
+        if isinstance(exc, SourceError | ReportError):
+            raise UsageError(str(exc)) from exc
+        raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--records", metavar="FILE",
                    help="write one CSV row per filled order: time,operation_id,operation_kind,trigger,pair,side,"
                         "quantity,price,fee")
+    p.add_argument("--report", metavar="DIR", help="write DIR/report.html (charts, totals, the premium over HODL "
+                   "split), one PNG per chart and report.json")
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("presets", help="list the ready-made portfolios")
@@ -399,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="write them to FILE (default: print)")
     p.set_defaults(func=portfolio_cli.cmd_records)
 
+    from .reporting import cli as report_cli
+
+    p = sub.add_parser("report", help="charts and totals of a bot (its trade database) or of a Freqtrade backtest "
+                       "result, as DIR/report.html and PNGs")
+    report_cli.add_arguments(p)
+    p.set_defaults(func=report_cli.cmd_report)
+
     from . import reconcile_cli
 
     p = sub.add_parser("reconcile", help="the exchange's balances, the trade database and the portfolio, compared")
@@ -447,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UsageError, PortfolioCommandError) as exc:
+    except (UsageError, PortfolioCommandError, ReportCommandError) as exc:
         print(f"smartpf {args.command}: {exc}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:

@@ -72,6 +72,10 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
      ("BTC/USDT", "ETH/USDT", "ADA/USDT", "XRP/USDT", "SOL/USDT", "LTC/USDT", "LINK/USDT", "DOGE/USDT"),
      "20210101-20250102"),
     ("test_records_cli", "1h", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"), "20240201-20240402"),
+    ("test_report, test_report_browser, adapter test_report_parity", "1h",
+     ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"), "20240101-20240402"),
+    ("benchmarks/report_bench.py (8 years of 1h x 5 coins)", "1h",
+     ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT"), "20180502-20260503"),
 ]
 
 
