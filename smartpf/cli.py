@@ -431,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=steer.cmd_terminate)
 
+    from . import sweep
+
+    p = sub.add_parser("sweep", help="many settings x baskets x windows on the fast engine, in parallel; ranked")
+    _config_arg(p)
+    sweep.add_arguments(p, MARKETS_HELP)
+    p.set_defaults(func=sweep.cmd_sweep)
+
     try:
         from .replay import cli as replay_cli
     except ImportError:
