@@ -438,6 +438,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_arguments(p, MARKETS_HELP)
     p.set_defaults(func=sweep.cmd_sweep)
 
+    from . import study
+
+    p = sub.add_parser("study", help="the rebalancing study: random baskets x settings x one-year windows -> "
+                       "docs/research.md")
+    study.add_arguments(p)
+    p.set_defaults(func=study.cmd_study)
+
     try:
         from .replay import cli as replay_cli
     except ImportError:
