@@ -438,6 +438,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_arguments(p, MARKETS_HELP)
     p.set_defaults(func=sweep.cmd_sweep)
 
+    from . import recommend
+
+    p = sub.add_parser("recommend", help="rank settings for the config's basket over many windows, with the evidence")
+    _config_arg(p)
+    recommend.add_arguments(p, MARKETS_HELP)
+    p.set_defaults(func=recommend.cmd_recommend)
+
     from . import study
 
     p = sub.add_parser("study", help="the rebalancing study: random baskets x settings x one-year windows -> "
