@@ -445,6 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_arguments(p, MARKETS_HELP)
     p.set_defaults(func=recommend.cmd_recommend)
 
+    from . import whatif
+
+    p = sub.add_parser("whatif", help="the running portfolio's own life (start, deposits, withdrawals) replayed "
+                       "under other settings, beside what it really made")
+    portfolio_cli.add_arguments(p)
+    whatif.add_arguments(p, MARKETS_HELP)
+    p.set_defaults(func=whatif.cmd_whatif)
+
     from . import study
 
     p = sub.add_parser("study", help="the rebalancing study: random baskets x settings x one-year windows -> "
