@@ -1,4 +1,5 @@
-"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay, adopt, reset.
+"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay, adopt, reset,
+and the settings studies (sweep, recommend, study, whatif: each in its own module).
 
 Exit codes: 0 success, 2 bad input (a config, an option, a file), 1 anything unexpected.
 Bad input is reported in one line per problem, never as a traceback.
