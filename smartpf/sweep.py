@@ -324,12 +324,19 @@ def _collect(outputs: Iterable[tuple[int, list[dict[str, Any]]]], results: dict[
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    console = Console(stderr=True)
     columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=True) as bar:
+    plain = progress and not console.is_terminal  # a log file: a line at every tenth instead of a bar
+    done, shown = 0, 0
+    with Progress(*columns, console=console, disable=not progress or plain, transient=True) as bar:
         task = bar.add_task("sweep", total=plan.runs)
         for i, rows in outputs:
             results[i] = rows
             bar.advance(task, len(rows))
+            done += len(rows)
+            if plain and done * 10 // plan.runs > shown:
+                shown = done * 10 // plan.runs
+                print(f"sweep: {done} of {plan.runs} runs", file=sys.stderr, flush=True)
 
 
 def dask_client(scheduler: str | None) -> Any:
