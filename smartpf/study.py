@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import shlex
@@ -120,9 +121,10 @@ def run_study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows = execute(plan, args.backend, args.jobs, args.scheduler, progress=not args.quiet)
     seconds = time.perf_counter() - t0
     rows["coins"] = rows["pairs"].str.count("/")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     info = {"seconds": seconds, "baskets": len(baskets), "windows": len(windows),
             "settings": [s.label for s in settings], "universe": sorted(coins), "runs": len(rows),
-            "pools": {w.label: eligible(coins, w, step) for w in windows}}
+            "pools": {w.label: eligible(coins, w, step) for w in windows}, "load": load}
     return rows, info
 
 
@@ -148,6 +150,8 @@ def ranking_table(rows: pd.DataFrame) -> pd.DataFrame:
         "fees (% of investment)": (table["median_fees"] / inv * 100).map("{:.2f}".format),
         "turnover (× investment)": (table["median_turnover"] / inv).map("{:.1f}".format),
         "rebalances": table["median_rebalances"].map("{:g}".format),
+        "never rebalanced": (rows.groupby("setting", sort=False)["rebalances"].apply(lambda s: (s == 0).mean() * 100)
+                             .reindex(table.index).map("{:.0f} %".format).to_numpy()),
         "max drawdown": table["median_max_drawdown_pct"].map("{:.1f} %".format),
     })
 
@@ -169,8 +173,8 @@ def winners_by_window(rows: pd.DataFrame) -> pd.DataFrame:
         inside = rows[rows["window"] == window]
         out.append({"window": window, "baskets": inside["basket"].nunique(),
                     "HODL profit (median)": f"{inside['hodl_profit_pct'].median():+.0f} %",
-                    "best setting": best["setting"], "its median vs HODL": f"{best['premium_pct']:+.2f} pt",
-                    "worst setting": worst["setting"], "its median vs HODL ": f"{worst['premium_pct']:+.2f} pt"})
+                    "best setting": best["setting"], "best's median vs HODL": f"{best['premium_pct']:+.2f} pt",
+                    "worst setting": worst["setting"], "worst's median vs HODL": f"{worst['premium_pct']:+.2f} pt"})
     return pd.DataFrame(out)
 
 
@@ -182,7 +186,8 @@ def by_family(rows: pd.DataFrame) -> pd.DataFrame:
     out = frame.groupby(["coins", "family"])["premium_pct"].agg(
         median=lambda s: f"{s.median():+.2f} pt", beat=lambda s: f"{(s > 0).mean() * 100:.0f} %").unstack("family")
     out.columns = [f"{f}: {m}" for m, f in out.columns]
-    return out.reset_index().rename(columns={"coins": "coins"})
+    out.insert(0, "baskets", frame.groupby("coins")["basket"].nunique())
+    return out.reset_index()
 
 
 def charts(rows: pd.DataFrame, out: Path, settings: Sequence[str], command: str) -> dict[str, str]:
@@ -227,6 +232,11 @@ def charts(rows: pd.DataFrame, out: Path, settings: Sequence[str], command: str)
     return files
 
 
+def _per_window(info: Mapping[str, Any]) -> str:
+    low, high = info["baskets"] // info["windows"], -(-info["baskets"] // info["windows"])
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Path, command: str) -> None:
     files = charts(rows, out, info["settings"], command)
     table = rank(rows)
@@ -239,17 +249,19 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
     by_fees = table.sort_values("median_fees")
     cheap, dear = by_fees.head(5), by_fees.tail(5)
     rho = table["median_fees"].rank().corr(table["median_premium_pct"].rank())
-    wide = table["p75_premium_pct"] - table["p25_premium_pct"]
-    wider = int((wide > table["median_premium_pct"].abs()).sum())
+    straddle = int(((table["p25_premium_pct"] < 0) & (table["p75_premium_pct"] > 0)).sum())
+    idle = rows.groupby("setting")["rebalances"].apply(lambda r: (r == 0).mean() * 100)
+    idle_names = ", ".join(f"{k} ({v:.0f} %)" for k, v in idle.sort_values(ascending=False).items() if v >= 10)
     rel = Path(out).relative_to(doc.parent) if out.is_relative_to(doc.parent) else out
     minutes = info["seconds"] / 60
+    load = f" (load average {info['load']:.1f} at the end of the run)" if info.get("load") else ""
     universe = ", ".join(info["universe"])
     lines = [
         "# Which rebalancing setting? A study on real candles",
         "",
         f"Regenerate everything on this page (tables, charts, this text) with:\n\n    {command}\n",
         f"That run took **{minutes:.1f} minutes** on this project's 2-core build machine, shared with other work "
-        f"at the time ({platform.python_implementation()} {platform.python_version()}, joblib "
+        f"at the time{load} ({platform.python_implementation()} {platform.python_version()}, joblib "
         f"{'loky' if 'dask' not in command else 'dask'} backend), for **{info['runs']:,} backtests**: "
         f"{info['baskets']} random baskets × {len(info['settings'])} settings, each basket in one of "
         f"{info['windows']} rolling one-year windows. The command's defaults are the full design "
@@ -280,8 +292,8 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
         f"The coins are the {len(info['universe'])} with candles in the shared data ({universe}): all of them still "
         "trade on Binance today. Coins that were delisted or collapsed to nothing in 2018–2026 are absent, so "
         "every basket is drawn from survivors. Rebalancing sells winners and buys losers: a loser that goes to zero "
-        "keeps absorbing money, which a survivor-only sample never shows. Read every premium below as an upper "
-        "bound for a random basket bought at the time; the early windows draw from few coins "
+        "keeps absorbing money, which a survivor-only sample never shows. Read every premium below as flattering "
+        "rebalancing against a random basket bought at the time; the early windows draw from few coins "
         f"({len(next(iter(info['pools'].values())))} in the first).",
         "",
         "## Every setting, over every basket × window",
@@ -295,6 +307,9 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
         f"*Figure: `{command}` → `{rel}/{files['box']}`.*",
         "",
         "## Is one setting best? By window",
+        "",
+        f"Each window holds {_per_window(info)} baskets in this run: read a single window's winner as an example, "
+        "the count of different winners as the finding.",
         "",
         _md_table(winners),
         "",
@@ -320,9 +335,13 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
         f"leader by median ({top}, {table['median_premium_pct'].iloc[0]:+.2f} pt) leads in {top_wins} of them.",
         f"- **Small effects, wide spread**: {pos_median} of {len(table)} settings have a positive median premium "
         f"over HODL; the one that beats HODL most often ({steady}) does so in "
-        f"{table.loc[steady, 'beat_hodl_pct']:.0f} % of basket-windows. For {wider} of {len(table)} settings the "
-        "middle half of the premiums is wider than the median is far from zero: the winner of one backtest says "
-        "little about the next year.",
+        f"{table.loc[steady, 'beat_hodl_pct']:.0f} % of basket-windows. For {straddle} of {len(table)} settings the "
+        "middle half of the premiums straddles zero: the winner of one backtest says little about the next year.",
+        "- **Wide absolute thresholds often never fire**: with 3–8 equal coins (targets 12.5–33 %), a coin must "
+        "drift 15–20 points before anything happens, and a run that never rebalances is HODL (premium exactly 0). "
+        f"Share of runs that never rebalanced: {idle_names or 'under 10 % for every setting'}. An absolute "
+        "threshold at or above a coin's target also lets that coin fall to nothing unrebalanced "
+        "(`smartpf validate` warns).",
         ("- **Trading more does not pay**: " if dear["median_premium_pct"].median() < cheap["median_premium_pct"]
          .median() else "- **Trading more paid here**: ") +
         f"the five settings that pay the least fees have a median premium of "

@@ -402,14 +402,16 @@ def heatmap(rows: pd.DataFrame, path: Path, title: str, order: Sequence[str] | N
         grid = grid.reindex([s for s in order if s in grid.index])
     data = grid.to_numpy(dtype=float)
     finite = data[np.isfinite(data)]
-    bound = float(np.abs(finite).max()) if finite.size else 1.0
+    # a bull year's premiums run to hundreds of points: cap the colours at the 95th percentile, so that
+    # every other window stays readable (the colour bar says so)
+    bound = float(np.percentile(np.abs(finite), 95)) if finite.size else 1.0
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * grid.shape[1] + 3), max(3.0, 0.32 * grid.shape[0] + 1.5)))
     image = ax.imshow(data, aspect="auto", cmap="RdBu", norm=TwoSlopeNorm(0.0, -bound or -1, bound or 1))
     ax.set_yticks(range(grid.shape[0]), list(grid.index), fontsize=8)
     ax.set_xticks(range(grid.shape[1]), [str(w).split("-")[0] for w in grid.columns], rotation=90, fontsize=7)
     ax.set_xlabel("window start")
     ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, label="premium over HODL (percentage points)")
+    fig.colorbar(image, ax=ax, extend="both", label=f"premium over HODL, pt (colours capped at ±{bound or 1:.3g})")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
