@@ -203,7 +203,7 @@ def charts(rows: pd.DataFrame, out: Path, settings: Sequence[str], command: str)
     order = [s for s in settings if s in set(rows["setting"])]
     data = [rows.loc[rows["setting"] == s, "premium_pct"].to_numpy() for s in order]
     fig, ax = plt.subplots(figsize=(9, 0.3 * len(order) + 1.5))
-    ax.boxplot(data, vert=False, showfliers=False, whis=(5, 95))
+    ax.boxplot(data, orientation="horizontal", showfliers=False, whis=(5, 95))
     ax.set_yticks(range(1, len(order) + 1), order, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="grey", lw=0.8)

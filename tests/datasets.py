@@ -72,8 +72,10 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
      ("BTC/USDT", "ETH/USDT", "ADA/USDT", "XRP/USDT", "SOL/USDT", "LTC/USDT", "LINK/USDT", "DOGE/USDT"),
      "20210101-20250102"),
     ("test_records_cli", "1h", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"), "20240201-20240402"),
-    ("test_sweep: two baskets, rolling 10-day windows", "1h", ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT"),
-     "20240101-20240202"),
+    ("test_study: the coins with full data in January 2024 (at least these)", "1h",
+     ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "SOL/USDT"), "20240101-20240202"),
+    ("test_sweep: two baskets, rolling 10-day windows; test_whatif", "1h",
+     ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT"), "20240101-20240202"),
     ("test_recommend; benchmarks/sweep_throughput.py", "1h", ("BTC/USDT", "ETH/USDT", "ADA/USDT", "XRP/USDT"),
      "20210101-20220102"),
 ]
