@@ -300,6 +300,9 @@ def execute(plan: Plan, backend: str = "loky", jobs: int = -1, scheduler: str | 
     tasks = (joblib.delayed(_indexed)(i, cell) for i, cell in enumerate(plan.cells))
     if backend == "dask":
         client = dask_client(scheduler)
+        if sum(client.ncores().values()) <= 1:
+            print(f"note: the cluster at {scheduler} has {sum(client.ncores().values())} worker thread(s); joblib "
+                  "runs the tasks in this process when there is only one", file=sys.stderr)
         try:
             with joblib.parallel_config(backend="dask"):
                 _collect(joblib.Parallel(n_jobs=-1, return_as="generator_unordered")(tasks), results, plan,

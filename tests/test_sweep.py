@@ -83,9 +83,13 @@ def test_every_row_equals_the_single_backtest_loky(capsys, tmp_path, datadir):
 
 def test_every_row_equals_the_single_backtest_dask(capsys, tmp_path, datadir):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+    # two workers: with a single worker thread joblib would run the tasks in this process
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         assert main(sweep_args(tmp_path, datadir, "--backend", "dask", "--scheduler", cluster.scheduler_address)) == 0
+        with distributed.Client(cluster) as client:  # the cluster's workers ran every task
+            executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+        assert sum(executed.values()) >= 2 * 3  # baskets x windows
     rows = pd.read_parquet(tmp_path / "out" / "results.parquet")
     check_rows_equal_backtests(capsys, tmp_path, datadir, rows)
 
