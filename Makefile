@@ -59,6 +59,7 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/core_backtest.py
 	$(BIN)/python benchmarks/fast_backtest.py
+	$(BIN)/python benchmarks/sweep_throughput.py
 	$(BIN)/python benchmarks/bt_crosscheck.py
 	$(BIN)/python benchmarks/freqtrade_backtest.py
 	$(BIN)/python benchmarks/live_order_bench.py

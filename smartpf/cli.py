@@ -1,4 +1,5 @@
-"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay, adopt, reset.
+"""The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay, adopt, reset,
+and the settings studies (sweep, recommend, study, whatif: each in its own module).
 
 Exit codes: 0 success, 2 bad input (a config, an option, a file), 1 anything unexpected.
 Bad input is reported in one line per problem, never as a traceback.
@@ -469,6 +470,35 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--keep", action="store_true", help="stop trading, keep the coins")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=steer.cmd_terminate)
+
+    from . import sweep
+
+    p = sub.add_parser("sweep", help="many settings x baskets x windows on the fast engine, in parallel; ranked")
+    _config_arg(p)
+    sweep.add_arguments(p, MARKETS_HELP)
+    p.set_defaults(func=sweep.cmd_sweep)
+
+    from . import recommend
+
+    p = sub.add_parser("recommend", help="rank settings for the config's basket over many windows, with the evidence")
+    _config_arg(p)
+    recommend.add_arguments(p, MARKETS_HELP)
+    p.set_defaults(func=recommend.cmd_recommend)
+
+    from . import whatif
+
+    p = sub.add_parser("whatif", help="the running portfolio's own life (start, deposits, withdrawals) replayed "
+                       "under other settings, beside what it really made")
+    portfolio_cli.add_arguments(p)
+    whatif.add_arguments(p, MARKETS_HELP)
+    p.set_defaults(func=whatif.cmd_whatif)
+
+    from . import study
+
+    p = sub.add_parser("study", help="the rebalancing study: random baskets x settings x one-year windows -> "
+                       "docs/research.md")
+    study.add_arguments(p)
+    p.set_defaults(func=study.cmd_study)
 
     try:
         from .replay import cli as replay_cli

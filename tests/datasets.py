@@ -76,6 +76,12 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
      ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"), "20240101-20240402"),
     ("benchmarks/report_bench.py (8 years of 1h x 5 coins)", "1h",
      ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT"), "20180502-20260503"),
+    ("test_study: the coins with full data in January 2024 (at least these)", "1h",
+     ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "SOL/USDT"), "20240101-20240202"),
+    ("test_sweep: two baskets, rolling 10-day windows; test_whatif", "1h",
+     ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT"), "20240101-20240202"),
+    ("test_recommend; benchmarks/sweep_throughput.py", "1h", ("BTC/USDT", "ETH/USDT", "ADA/USDT", "XRP/USDT"),
+     "20210101-20220102"),
 ]
 
 
