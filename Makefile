@@ -12,12 +12,12 @@ CONFIG ?= user_data/config.example.json
 # End-to-end tests mostly wait on the replay clock (real time): several run side by side even on 2 cores.
 TEST_WORKERS ?= 4
 
-.PHONY: venv demo core-demo test lint bench clean data
+.PHONY: venv demo core-demo test lint bench clean data system-deps
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[freqtrade,dev]'
+	$(BIN)/pip install --quiet -e '.[freqtrade,dev,postgres]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -37,6 +37,13 @@ data: venv
 	@if [ -d $(SHARED)/data/binance ] && [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then \
 	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
 	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
+
+# System packages the tests need (run as root, e.g. in CI): a PostgreSQL server that the PostgreSQL tests start
+# themselves on a free port (tests/pg.py); without it those tests skip and say why.
+system-deps:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "make system-deps: PostgreSQL server present"; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; fi
 
 test: venv data
 	$(BIN)/ruff check .

@@ -93,8 +93,8 @@ def test_status_why_records_add_and_a_take_profit_set_from_the_command_line(tmp_
             bot.wait_for("terminated", lambda: status(bot)["status"] == "terminated", timeout=30)
         finally:
             bot.stop()
-        gone = smartpf(bot, "add", "10")
-        assert gone.returncode == 2 and "no bot answers" in gone.stderr
+        gone = smartpf(bot, "add", "10")  # a terminated portfolio takes no more changes: refused at once
+        assert gone.returncode == 2 and "is terminated" in gone.stderr
         assert json.loads(bot.config_path.read_text())["smart_portfolio"]["investment"] == 1200
 
 
