@@ -99,16 +99,16 @@ class FakeBot:
             problem = settings_change_problem(engine.spec, spec)
             if problem:
                 store.save_view(row.id, rejected={"at": time.time(), "problems": [problem],
-                                                  "generation": spec.generation})
+                                                  "generation": getattr(spec, "generation", 0)})
                 return
             engine.update_spec(spec)
             store.save(row, engine)
-            self.applied.append(spec.generation)
+            self.applied.append(getattr(spec, "generation", 0))
 
     def saved(self) -> dict:
         with Session(self.engine) as session:
             store = PortfolioStore(session)
-            return store.load(store.active()).spec.to_dict()
+            return store.load(store.active()).spec.to_dict()  # no "generation" on main: .get() it
 
     def close(self) -> None:
         self.server.shutdown()
