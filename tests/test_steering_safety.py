@@ -346,3 +346,13 @@ def test_reconcile_exit_codes_do_not_collide_with_errors():
 
     assert reconcile_cli.DIFFER not in (0, 1, 2)
     assert steer.LOCK_WAIT > steer.CONFIRM_WITHIN  # a waiting command outlasts the one before it
+
+
+def test_freqtrade_calls_the_strategy_cleanup_at_a_clean_stop():
+    """The clean-stop record (SmartPortfolio.ft_bot_cleanup) relies on Freqtrade's cleanup calling it; if an
+    upgrade drops the call, `reset` falls back to the 2-minute rule (safe), and this test says so."""
+    import inspect
+
+    from freqtrade.freqtradebot import FreqtradeBot
+
+    assert "self.strategy.ft_bot_cleanup()" in inspect.getsource(FreqtradeBot.cleanup)
