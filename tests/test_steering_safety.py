@@ -70,6 +70,7 @@ class FakeBot:
 
     def __init__(self, configs: list[Path], db_url: str, delay: float = 0.3) -> None:
         self.configs, self.delay = configs, delay
+        self.sync = False
         self.engine = create_engine(db_url)
         self.applied: list[int] = []
         self.lock = threading.Lock()
@@ -77,10 +78,13 @@ class FakeBot:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                if bot.sync:
+                    bot.reload()  # taken before the answer
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b'{"status": "Reloading config ..."}')
-                threading.Thread(target=bot.reload).start()
+                if not bot.sync:
+                    threading.Thread(target=bot.reload).start()
 
             def log_message(self, *args) -> None:
                 pass
@@ -191,6 +195,18 @@ def test_a_refused_change_is_about_this_change_and_restores_the_file(bot, capsys
     fake.reload = original
     assert code == 2 and "refused the change: cannot fund it" in err and "nothing changed" in err
     assert config.read_text() == before and fake.saved()["investment"] == 1000
+
+
+def test_a_change_the_bot_took_is_never_reported_as_failed_nor_restored(bot, capsys, monkeypatch):
+    """The confirmation missed (here: no time to look at all), but the bot saved this generation: the command
+    reports it applied and keeps the file, so the file and the bot agree (on main: "restored", bot 1100)."""
+    fake, config = bot
+    fake.sync, fake.delay = True, 0.0
+    monkeypatch.setattr(steer, "CONFIRM_WITHIN", 0.0)
+    code, out, err = run("add", "-c", str(config), "100", capsys=capsys)
+    assert code == 0 and "took it" in out, err
+    assert json.loads(config.read_text())["smart_portfolio"]["investment"] == 1100
+    assert fake.saved()["investment"] == 1100
 
 
 def test_steering_through_a_symlink_writes_the_target_and_keeps_the_link(bot, tmp_path, capsys):
