@@ -1,10 +1,15 @@
 """``smartpf add``, ``set`` and ``terminate``: change a running portfolio the way the bot itself accepts changes.
 
-Each command checks the change through the core first, writes it atomically (with a backup) into the
-config file that holds ``smart_portfolio``, asks the running bot to reload through Freqtrade's REST API
-(``POST /api/v1/reload_config``), and confirms from the trade database that the bot took it. If the bot
-refused it, or cannot be reached, the backup is restored and the command says why (exit 2).
-Credentials come from the config's ``api_server`` (or ``--username/--password``) and are never printed.
+A change is applied once and only as asked. Each command holds an exclusive lock on ``<file>.lock``
+beside the config file whose ``smart_portfolio`` is in force (a symlink's target) for its whole run, so
+two commands never interleave; it checks that the file says what the bot runs, checks the change through
+the core, writes it atomically (with a backup) with the next ``generation``, asks the running bot to
+reload through Freqtrade's REST API (``POST /api/v1/reload_config``), and confirms from the trade
+database that the bot saved THIS generation (or refused it). If it fails and the bot did not take the
+change, the backup is restored and the command says why (exit 2). The bot itself refuses a file older
+than its settings, or a lower investment without a newer generation (``settings_change_problem``).
+Credentials come from the config's ``api_server`` (or ``--username/--password``, or ``--url
+http://user:password@host``) and are never printed.
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ def _number(text: str, name: str, allow_none: bool = False) -> float | None:
 def cmd_add(args: argparse.Namespace) -> int:
     amount = _number(args.amount, "AMOUNT")
     if amount is None or amount <= 0:
-        raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 (to lower the investment, edit it)")
+        raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 (to lower the investment, edit "
+                                    "it and raise smart_portfolio.generation by one)")
     return _change(args, lambda s: {"investment": s["investment"] + amount},
                    f"investment raised by {amount:g}")
 

@@ -10,6 +10,7 @@ rejection with its generation, into the trade database. The real bot is exercise
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sqlite3
@@ -31,13 +32,15 @@ from smartpf.store import PortfolioStore
 from smartpf_core import check_config, settings_change_problem
 
 from .helpers import make_spec, started
+from .pg import postgres  # noqa: F401 - the PostgreSQL server fixture
 
 SECTION = {"assets": {"BTC": 50, "ETH": 50}, "investment": 1000}
 
 
-def make_db(path: Path, bot_name: str = "bot-a", prices: dict | None = None) -> str:
-    """A trade database holding one active portfolio of ``bot_name`` (smartpf's tables only)."""
-    url = f"sqlite:///{path}"
+def make_db(path: Path | str, bot_name: str = "bot-a", prices: dict | None = None) -> str:
+    """A trade database (a SQLite file, or a database URL) holding one active portfolio of ``bot_name``
+    (smartpf's tables only)."""
+    url = path if isinstance(path, str) else f"sqlite:///{path}"
     engine = create_engine(url)
     store = PortfolioStore(Session(engine))
     store.create_tables()
@@ -62,6 +65,9 @@ def write_config(path: Path, port: int = 1, **extra) -> Path:
 def run(*argv: str, capsys) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
+    # the command's database connections are left to the garbage collector (a command is a process): collect
+    # them now, not inside a later ast.parse, where Python 3.11 takes their finalizers for a recursion error
+    gc.collect()
     return code, out, err
 
 
@@ -314,6 +320,21 @@ def test_read_only_commands_never_write_the_database(tmp_path, capsys):
     assert db.read_bytes() == before  # no Freqtrade table created, no migration
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "trades" not in tables
+
+
+def test_read_only_commands_on_postgresql_never_write(tmp_path, capsys, postgres):  # noqa: F811
+    """The same on a real PostgreSQL server: read-only transactions, no Freqtrade table created."""
+    from sqlalchemy import inspect
+
+    url = make_db(postgres.new_database(), prices={"BTC/USDT": 100.0, "ETH/USDT": 10.0})
+    config = write_config(tmp_path / "config.json", db_url=url)
+    for argv in (["status", "--json"], ["why"], ["records"]):
+        code, out, err = run(argv[0], "-c", str(config), *argv[1:], capsys=capsys)
+        assert code == 0, (argv, err)
+    assert json.loads(run("status", "-c", str(config), "--json", capsys=capsys)[1])["invested"] == 1000
+    engine = create_engine(url)
+    assert "trades" not in inspect(engine).get_table_names()
+    engine.dispose()
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "locked"])
