@@ -275,6 +275,21 @@ def test_add_config_files_and_environment_overrides_are_read_as_freqtrade_reads_
     assert code == 2 and "investment = -5" in out
 
 
+def test_without_freqtrade_the_same_files_and_environment_are_read(tmp_path, monkeypatch):
+    """The backtest-only install (no Freqtrade): the same order, add_config_files and FREQTRADE__ variables."""
+    (tmp_path / "sub.json").write_text(json.dumps({"smart_portfolio": SECTION, "stake_currency": "EUR"}))
+    top = tmp_path / "top.json"
+    top.write_text(json.dumps({"stake_currency": "USDT", "add_config_files": ["sub.json"]}))
+    monkeypatch.setenv("FREQTRADE__SMART_PORTFOLIO__THRESHOLD", "2.5")
+    with_freqtrade = load_configs([top])
+    monkeypatch.setitem(sys.modules, "freqtrade.configuration.load_config", None)
+    monkeypatch.setitem(sys.modules, "freqtrade.configuration.environment_vars", None)
+    without = load_configs([top])
+    for config in (with_freqtrade, without):
+        assert config["stake_currency"] == "USDT"  # the file itself wins over its add_config_files
+        assert config["smart_portfolio"]["investment"] == 1000 and config["smart_portfolio"]["threshold"] == 2.5
+
+
 def test_reset_force_never_archives_another_bots_portfolio(tmp_path, capsys):
     url = make_db(tmp_path / "trades.sqlite", bot_name="bot-b")
     config = write_config(tmp_path / "config.json", db_url=url)  # bot_name bot-a
