@@ -199,10 +199,19 @@ def _change(args: argparse.Namespace, change: Any, said: str) -> int:
         try:
             _reload(config, args)
             _confirm(store, row.id, result.spec, generation, before)
-        except PortfolioCommandError as exc:
-            if not _applied(store, row.id, generation):
+        except BaseException as exc:  # refused, no answer, Ctrl-C, a database error: restore unless it was taken
+            try:
+                applied = _applied(store, row.id, generation)
+            except Exception:  # noqa: BLE001 - cannot tell: restore (a stale file is refused by the bot, never undoes)
+                applied = False
+            if not applied:
                 _write_atomically(target, text)
-                raise PortfolioCommandError(f"{exc}; nothing changed: {named} restored from {backup.name}") from exc
+                if isinstance(exc, PortfolioCommandError):
+                    raise PortfolioCommandError(f"{exc}; nothing changed: {named} restored from {backup.name}"
+                                                ) from exc
+                raise
+            if not isinstance(exc, PortfolioCommandError):
+                raise
     print(f"{said}: written to {named} (generation {generation}, backup {backup.name}); the bot reloaded and "
           "took it")
     return 0

@@ -77,6 +77,7 @@ class FakeBot:
     def __init__(self, configs: list[Path], db_url: str, delay: float = 0.3) -> None:
         self.configs, self.delay = configs, delay
         self.sync = False
+        self.closed = False
         self.engine = create_engine(db_url)
         self.applied: list[int] = []
         self.lock = threading.Lock()
@@ -90,7 +91,7 @@ class FakeBot:
                 self.end_headers()
                 self.wfile.write(b'{"status": "Reloading config ..."}')
                 if not bot.sync:
-                    threading.Thread(target=bot.reload).start()
+                    threading.Thread(target=bot.reload, daemon=True).start()
 
             def log_message(self, *args) -> None:
                 pass
@@ -101,6 +102,8 @@ class FakeBot:
 
     def reload(self) -> None:
         time.sleep(self.delay)  # Freqtrade reloads at its next loop, not during the request
+        if self.closed:
+            return
         with self.lock, Session(self.engine) as session:
             store = PortfolioStore(session)
             row = store.active()
@@ -121,6 +124,7 @@ class FakeBot:
             return store.load(store.active()).spec.to_dict()  # no "generation" on main: .get() it
 
     def close(self) -> None:
+        self.closed = True
         self.server.shutdown()
         self.engine.dispose()
 
@@ -213,6 +217,20 @@ def test_a_change_the_bot_took_is_never_reported_as_failed_nor_restored(bot, cap
     assert code == 0 and "took it" in out, err
     assert json.loads(config.read_text())["smart_portfolio"]["investment"] == 1100
     assert fake.saved()["investment"] == 1100
+
+
+def test_an_interrupted_command_restores_the_file(bot, capsys, monkeypatch):
+    """Ctrl-C while waiting for the bot: the change is not applied, so the file is restored (main left it)."""
+    fake, config = bot
+    before = config.read_text()
+    fake.delay = 30.0  # the bot is slow to reload
+
+    def interrupted(*args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(steer, "_confirm", interrupted)
+    code, _out, _err = run("add", "-c", str(config), "100", capsys=capsys)
+    assert code == 130 and config.read_text() == before
 
 
 def test_steering_through_a_symlink_writes_the_target_and_keeps_the_link(bot, tmp_path, capsys):
