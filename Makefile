@@ -17,7 +17,7 @@ TEST_WORKERS ?= 4
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[freqtrade,dev]'
+	$(BIN)/pip install --quiet -e '.[freqtrade,dev,postgres]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -43,10 +43,15 @@ data: venv
 	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
 	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
 
-# System packages the tests need (as root): Chromium for the report's browser test (tests/test_report_browser.py).
+# System packages the tests need (run as root, e.g. in CI; .ci/run calls it before make test): Chromium for the
+# report's browser test (tests/test_report_browser.py), and a PostgreSQL server that the PostgreSQL tests start
+# themselves on a free port (tests/pg.py). Installs only what is missing.
 system-deps:
-	apt-get update
-	apt-get install -y chromium
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then echo "make system-deps: chromium and PostgreSQL present"; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 test: venv data
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 """The ``smartpf`` command line: validate, backtest, presets, init, minimum, fetch-data, replay, adopt, reset,
 and the settings studies (sweep, recommend, study, whatif: each in its own module).
 
-Exit codes: 0 success, 2 bad input (a config, an option, a file), 1 anything unexpected.
+Exit codes: 0 success, 2 bad input (a config, an option, a file, a database that cannot be used), 1 anything
+unexpected; ``reconcile`` exits 3 when the exchange, the database and the portfolio differ.
 Bad input is reported in one line per problem, never as a traceback.
 """
 
@@ -515,19 +516,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe (`smartpf status | head`) shows here, not at exit
+        return code
     except (UsageError, PortfolioCommandError, ReportCommandError) as exc:
         print(f"smartpf {args.command}: {exc}", file=sys.stderr)
         return BAD_INPUT
+    except BrokenPipeError:
+        # the reader went away (`| head`): end quietly, and keep Python's exit flush from complaining
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
-        if os.environ.get("SMARTPF_DEBUG"):
-            raise
-        print(f"smartpf {args.command}: unexpected error: {type(exc).__name__}: {exc} "
-              "(set SMARTPF_DEBUG=1 for details)", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        if _is_database_error(exc):
+            from .database import reason
+            from .portfolio_cli import OPENED
 
+            where = f" {OPENED[0]}" if OPENED else ""
+            print(f"smartpf {args.command}: the trade database{where} cannot be used: {reason(exc)}",
+                  file=sys.stderr)
+            return BAD_INPUT
+        return _unexpected(args, exc)
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """A corrupt, locked or unreachable database (SQLAlchemy's or the driver's error), not a bug of ours."""
+    import sqlite3
+
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:
+        return isinstance(exc, sqlite3.Error)
+    return isinstance(exc, SQLAlchemyError | sqlite3.Error)
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    """Last resort: a message, not a traceback (SMARTPF_DEBUG=1 shows it)."""
+    if os.environ.get("SMARTPF_DEBUG"):
+        raise exc
+    print(f"smartpf {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+          "(set SMARTPF_DEBUG=1 for details)", file=sys.stderr)
+    return 1
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -30,12 +30,13 @@ class PortfolioCommandError(Exception):
 
 
 def resolve_db_url(config: dict[str, Any], db_url: str | None = None) -> str:
-    """The trade database Freqtrade would use with this config and command line."""
+    """The trade database Freqtrade would use with this config and command line (its configuration.py)."""
     if db_url:
         return db_url
-    if config.get("db_url"):
-        return str(config["db_url"])
-    return DRYRUN_DB if config.get("dry_run", True) else LIVE_DB
+    url = config.get("db_url")
+    if config.get("dry_run", False):
+        return DRYRUN_DB if url in (None, LIVE_DB) else str(url)
+    return str(url) if url else LIVE_DB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,26 +45,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", help="the trade database (default: as Freqtrade resolves it from the config)")
 
 
-def _open(args: argparse.Namespace) -> tuple[dict[str, Any], str, Any]:
+OPENED: list[str] = []  # the database URL this command opened (cli names it when a query fails)
+
+
+def load_config(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        config = load_configs(args.config)
+        return load_configs(args.config)
     except ConfigError as exc:
         raise PortfolioCommandError(str(exc)) from exc
-    url = resolve_db_url(config, args.db_url)
-    if url.startswith("sqlite:///") and url != "sqlite:///" and not Path(url[len("sqlite:///"):]).exists():
-        raise PortfolioCommandError(f"--db-url {url}: no trade database there (relative paths are taken from "
-                                    f"{Path.cwd()}); pass the bot's --db-url")
-    from freqtrade.exceptions import OperationalException
-    from freqtrade.persistence import Trade, init_db
 
+
+def _open(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
+    """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
+    nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
+    from .database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
     from .store import PortfolioStore
+
+    config = load_config(args)
+    real = resolve_db_url(config, args.db_url)
+    url = shown_url(real)  # what is printed: never a password
+    OPENED[:] = [url]
     try:
-        init_db(url)
-    except OperationalException as exc:
-        raise PortfolioCommandError(f"--db-url {url}: {exc}") from exc
+        if read_only:
+            from sqlalchemy.orm import Session
+
+            engine = open_read_only(real)
+            bind_freqtrade(engine)
+            return config, url, PortfolioStore(Session(engine), read_only=True)
+        init_read_write(real)
+    except DatabaseError as exc:
+        raise PortfolioCommandError(str(exc)) from exc
+    from freqtrade.persistence import Trade
+
     store = PortfolioStore(Trade.session)
     store.create_tables()
     return config, url, store
+
+
+def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
+    """Refuse to change a portfolio that belongs to another bot than the config's (a database shared by mistake,
+    a config whose own db_url was not the one read)."""
+    bot = str(config.get("bot_name") or "freqtrade")
+    if row.bot_name and row.bot_name != bot:
+        raise PortfolioCommandError(f"portfolio {row.id} in {url} belongs to bot {row.bot_name!r}, the "
+                                    f"config names bot_name {bot!r}: {what} refused (pass the right -c/--db-url)")
+
+
+def shown_url(url: str) -> str:
+    from .database import shown
+
+    return shown(url)
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
@@ -125,13 +156,14 @@ def cmd_reset(args: argparse.Namespace) -> int:
     """Archive the active portfolio with its records; the next start begins a new one."""
     from freqtrade.persistence import Trade
 
-    _config, url, store = _open(args)
+    config, url, store = _open(args)
     row = store.active()
     if row is None:
         print(f"{url} holds no active portfolio: the next start begins a new one")
         return 0
+    check_bot(config, url, row, "reset")  # even with --force: never another bot's portfolio
     age = time.time() - row.updated_at.replace(tzinfo=UTC).timestamp()
-    if age < RUNNING_WITHIN and not args.force:
+    if age < RUNNING_WITHIN and not args.force and not store.stopped_cleanly(row.id):
         raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
                                     "stop it first (or pass --force)")
     status = store.load(row).status
@@ -148,7 +180,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
-    _config, url, store = _open(args)
+    _config, url, store = _open(args, read_only=True)
     row = store.active()
     if row is None:
         archived = store.all()

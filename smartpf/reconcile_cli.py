@@ -7,8 +7,9 @@ Freqtrade would, the replay exchange's address included), and prints every diffe
 orphan: an order the exchange filled since the portfolio started (at most 23 hours back: Binance
 answers allOrders for 24 hours from its start) that the trade database does not know.
 
-Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 1 when they
-differ, 2 on bad input or an exchange that cannot be read.
+Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 3 when they
+differ (DIFFER), 2 on bad input or an exchange or database that cannot be read, 1 on an unexpected error.
+It only reads: the database is opened read-only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from .adapter.reconcile import unknown_fills
 from .portfolio_cli import PortfolioCommandError, _open
+
+DIFFER = 3  # the exchange, the database and the portfolio differ (1 is an unexpected error, 2 bad input)
 
 
 def exchange_client(config: Mapping[str, Any]) -> Any:
@@ -56,7 +59,7 @@ def compare(exchange: Mapping[str, float], database: Mapping[str, float], state:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from freqtrade.persistence import Trade
 
-    config, url, store = _open(args)
+    config, url, store = _open(args, read_only=True)
     row = store.active()
     engine = store.load(row) if row is not None else None
     pairs = list(engine.spec.pairs) if engine is not None else list((config.get("exchange") or {})
@@ -108,4 +111,4 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         else:
             print("  a running bot adopts a fill of its own outstanding order by itself; any other difference is "
                   "outside the portfolio (moved or traded by hand): keep it, or sell/move it on the exchange")
-    return 0 if all(r["agree"] for r in rows) and not orphans else 1
+    return 0 if all(r["agree"] for r in rows) and not orphans else DIFFER

@@ -22,25 +22,28 @@ from .report import iso, iso_precise
 
 def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float | None, now: float,
                    reasons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The view's JSON form (percentages in percent). Coins without a price are valued at 0 and say so."""
+    """The view's JSON form (percentages in percent). Without a price for every coin held (none saved yet, the
+    exchange did not answer) the portfolio's value, profit, HODL and weights are None (shown "n/a"), never a
+    value that counts a coin at 0; such a coin shows price None and value 0 ("no price")."""
     spec = engine.spec
     status = "terminated" if engine.status == "terminated" else "rebalancing" if engine.op is not None else "running"
-    # a coin without a price (the exchange did not answer) is valued at 0 here, and shown as "no price"
-    value = engine.cash + sum(q * (prices.get(p) or 0.0) for p, q in engine.holdings.items())
-    hodl = engine.hodl.value(prices)
+    priced = all(prices.get(p) for p, q in engine.holdings.items() if q > 0)
+    value = engine.cash + sum(q * (prices.get(p) or 0.0) for p, q in engine.holdings.items()) if priced else None
+    hodl_priced = all(prices.get(p) for p, q in engine.hodl.holdings.items() if q > 0)
+    hodl = engine.hodl.value(prices) if hodl_priced else None
     invested = engine.invested
     coins = []
     for pair in engine._pairs():
         holding = engine.holdings.get(pair, 0.0)
         price = prices.get(pair)
         coin_value = holding * price if price else 0.0
-        actual = coin_value / value * 100 if value > 0 else 0.0
+        actual = None if value is None else coin_value / value * 100 if value > 0 else 0.0
         target = spec.weights.get(pair, 0.0) * 100
         band = spec.band(pair) * 100
         coins.append({"coin": pair.split("/")[0], "pair": pair, "holding": holding, "price": price,
                       "value": coin_value, "actual_pct": actual, "target_pct": target,
                       "band_low_pct": max(0.0, target - band), "band_high_pct": target + band,
-                      "deviation_pct": actual - target})
+                      "deviation_pct": None if actual is None else actual - target})
     if engine.status == "terminated":
         next_check = None
     elif spec.mode == "scheduled":
@@ -52,12 +55,12 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
         "status": status,
         "value": value,
         "invested": invested,
-        "profit": value - invested,
-        "profit_pct": (value - invested) / invested * 100 if invested else 0.0,
+        "profit": None if value is None else value - invested,
+        "profit_pct": None if value is None else (value - invested) / invested * 100 if invested else 0.0,
         "hodl_value": hodl,
-        "hodl_profit_pct": (hodl - invested) / invested * 100 if invested else 0.0,
+        "hodl_profit_pct": None if hodl is None else (hodl - invested) / invested * 100 if invested else 0.0,
         "cash": engine.cash,  # the bot's idle stake currency: with the coins' weights, 100 %
-        "cash_pct": engine.cash / value * 100 if value > 0 else 0.0,
+        "cash_pct": None if value is None else engine.cash / value * 100 if value > 0 else 0.0,
         "mode": spec.mode,
         "threshold": spec.threshold,
         "threshold_type": spec.threshold_type,
@@ -81,21 +84,28 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
             if view["mode"] == "proportional" else f"every {view['interval']}")
     lines = [
         f"portfolio {portfolio_id}: {view['status']}{age}",
-        f"  value {view['value']:.2f} {currency}, invested {view['invested']:.2f}, profit {view['profit']:+.2f} "
-        f"({view['profit_pct']:+.2f} %); HODL {view['hodl_value']:.2f} ({view['hodl_profit_pct']:+.2f} %)",
+        f"  value {_num(view['value'], '.2f')} {currency}, invested {view['invested']:.2f}, profit "
+        f"{_num(view['profit'], '+.2f')} ({_num(view['profit_pct'], '+.2f', ' %')}); HODL "
+        f"{_num(view['hodl_value'], '.2f')} ({_num(view['hodl_profit_pct'], '+.2f', ' %')})"
+        + ("" if view["value"] is not None else " (no saved price for every coin yet)"),
         f"  {view['mode']}, {rule}; next check {view['next_check'] or '-'}; take-profit "
         f"{_opt(view['take_profit'])}, stop-loss {_opt(view['stop_loss'])}",
         f"  {'coin':<6} {'holding':>14} {'price':>12} {'value':>10} {'actual':>8} {'target':>7} {'band':>15}",
     ]
     for c in view["coins"]:
         price = f"{c['price']:.6g}" if c["price"] else "no price"
-        lines.append(f"  {c['coin']:<6} {c['holding']:>14.8g} {price:>12} {c['value']:>10.2f} "
-                     f"{c['actual_pct']:>7.2f}% {c['target_pct']:>6.2f}% "
+        coin_value = f"{c['value']:.2f}" if c["price"] else "n/a"
+        lines.append(f"  {c['coin']:<6} {c['holding']:>14.8g} {price:>12} {coin_value:>10} "
+                     f"{_num(c['actual_pct'], '.2f', '%'):>8} {c['target_pct']:>6.2f}% "
                      f"{c['band_low_pct']:>6.2f}-{c['band_high_pct']:.2f}%")
-    lines.append(f"  {'cash':<6} {'':>14} {'':>12} {view['cash']:>10.2f} {view['cash_pct']:>7.2f}%")
+    lines.append(f"  {'cash':<6} {'':>14} {'':>12} {view['cash']:>10.2f} {_num(view['cash_pct'], '.2f', '%'):>8}")
     if view["why_not"]:
         lines.append(f"  why no rebalance: {view['why_not']['message']}")
     return "\n".join(lines)
+
+
+def _num(value: float | None, spec: str, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:{spec}}{unit}"
 
 
 def _opt(value: float | None) -> str:

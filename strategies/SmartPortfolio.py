@@ -39,6 +39,7 @@ from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, i
 from smartpf_core import events as ev
 from smartpf_core.conventions import FREQTRADE
 from smartpf_core.sizing import entry_stake, exit_stake
+from smartpf_core.spec import settings_change_problem
 from smartpf_core.startup import REFUSE, TERMINATED
 
 logger = logging.getLogger(__name__)
@@ -127,10 +128,7 @@ class SmartPortfolio(IStrategy):
             text += "\n  ".join(problems)
             if not (self._reload and self.engine):
                 raise SmartPortfolioError(text)
-            if self._store is not None and self._row is not None:
-                self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems})
-            logger.error(text)
-            self.dp.send_msg(text, always_send=True)
+            self._rejected(text, problems)
         elif terminated:
             info = self.engine.termination or {}
             logger.warning("smartpf: portfolio %s is terminated (%s); it trades no more and asks Freqtrade for no "
@@ -148,13 +146,45 @@ class SmartPortfolio(IStrategy):
                 logger.info("smartpf: new portfolio %s", _describe(spec))
         else:
             self.engine.rules.update(rules)
-            accepted, notices = self.engine.update_spec(spec)
+            stale = settings_change_problem(self.engine.spec, spec)  # a stale file, an unasked withdrawal
+            accepted, notices = (False, []) if stale else self.engine.update_spec(spec)
+            if not accepted:
+                problems = [stale or n.message for n in notices or [None]]
+                if not self._reload:
+                    raise SmartPortfolioError("smartpf: the bot will not start:\n  " + "\n  ".join(problems))
+                self._rejected("smartpf: settings change rejected, the settings in force stay:\n  "
+                               + "\n  ".join(problems), problems)
+                notices = []
             for notice in notices:
                 self._tell(notice.message, always=True)
             logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
                         _describe(self.engine.spec))
         ftdoor.mark_started(self._bot)
         self._persist()
+        if self._store is not None and self._row is not None:
+            self._store.mark_run(self._row.id, started=time.time())
+
+    def ft_bot_cleanup(self) -> None:
+        """Freqtrade's clean stop (and the old strategy's end at a reload): recorded, so that `smartpf reset`
+        right after a clean stop is allowed (a kill records nothing)."""
+        super().ft_bot_cleanup()
+        store, row = getattr(self, "_store", None), getattr(self, "_row", None)
+        if store is not None and row is not None:
+            try:
+                store.mark_run(row.id, stopped=time.time())
+            except Exception as exc:  # noqa: BLE001 - a stop must never fail on its bookkeeping
+                logger.warning("smartpf: could not record the clean stop: %s", exc)
+
+    def _rejected(self, text: str, problems: list[str]) -> None:
+        """A reload the bot refused: logged, told, and saved with the change's generation, so that the command
+        that asked for this change (smartpf.steer) knows it is about its own change."""
+        section = self.config.get("smart_portfolio")
+        generation = section.get("generation") if isinstance(section, dict) else None
+        if self._store is not None and self._row is not None:
+            self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems,
+                                                          "generation": generation})
+        logger.error(text)
+        self.dp.send_msg(text, always_send=True)
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
