@@ -125,20 +125,33 @@ def cmd_reset(args: argparse.Namespace) -> int:
     """Archive the active portfolio with its records; the next start begins a new one."""
     from freqtrade.persistence import Trade
 
-    _config, url, store = _open(args)
+    config, url, store = _open(args)
     row = store.active()
     if row is None:
-        print(f"{url} holds no active portfolio: the next start begins a new one")
+        leftover = Trade.get_trades_proxy(is_open=True)
+        if leftover:
+            print(f"{url} holds no active portfolio, but {len(leftover)} open trades "
+                  f"({', '.join(f'{t.pair} (trade {t.id})' for t in leftover)}): the next start refuses until they "
+                  "are closed (Freqtrade /forceexit), deleted (/delete: the coins stay in the account) or adopted "
+                  "(smartpf adopt)")
+        else:
+            print(f"{url} holds no active portfolio: the next start begins a new one")
         return 0
-    age = time.time() - row.updated_at.replace(tzinfo=UTC).timestamp()
-    if age < RUNNING_WITHIN and not args.force:
-        raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
-                                    "stop it first (or pass --force)")
+    saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
+    now = time.time()
+    if not args.force and bot_running(config, saved_at, now):
+        api = config.get("api_server") or {}
+        if api.get("enabled"):
+            raise PortfolioCommandError(f"portfolio {row.id}: its bot seems to be running (its REST API answers on "
+                                        f"port {api.get('listen_port', 8080)}); stop it first (or pass --force)")
+        raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
+                                    f"running; stop it first and wait {RUNNING_WITHIN - (now - saved_at):.0f} s "
+                                    "more, or pass --force if it is stopped")
     status = store.load(row).status
     store.archive(row)
-    print(f"portfolio {row.id} ({status}) archived in {url} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; its records "
-          "stay in the table smartpf_record. The next start begins a new portfolio.")
     trades = Trade.get_trades_proxy(is_open=True)
+    print(f"portfolio {row.id} ({status}) archived in {url} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; its records "
+          "stay in the table smartpf_record." + ("" if trades else " The next start begins a new portfolio."))
     if trades:
         listed = ", ".join(f"{t.pair} (trade {t.id})" for t in trades)
         print(f"warning: {len(trades)} open trades remain ({listed}): the next start refuses until they are closed "
@@ -148,7 +161,12 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
-    _config, url, store = _open(args)
+    _config, url, store, row, engine = _portfolio_and_config(args)
+    return url, store, row, engine
+
+
+def _portfolio_and_config(args: argparse.Namespace) -> tuple[dict[str, Any], str, Any, Any, Engine]:
+    config, url, store = _open(args)
     row = store.active()
     if row is None:
         archived = store.all()
@@ -156,18 +174,58 @@ def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
             raise PortfolioCommandError(f"{url} holds no portfolio yet: start the bot")
         row = archived[-1]
         print(f"note: {url} holds no active portfolio; showing the last archived one, {row.id}", file=sys.stderr)
-    return url, store, row, store.load(row)
+    return config, url, store, row, store.load(row)
+
+
+def bot_running(config: dict[str, Any], saved_at: float, now: float) -> bool:
+    """Whether the bot is up: its REST API answers a ping (when the config enables it), else it saved its
+    portfolio within RUNNING_WITHIN seconds."""
+    import urllib.request
+
+    api = config.get("api_server") or {}
+    if api.get("enabled"):
+        host = str(api.get("listen_ip_address") or "127.0.0.1")
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        try:
+            with urllib.request.urlopen(f"http://{host}:{api.get('listen_port', 8080)}/api/v1/ping", timeout=3):
+                return True
+        except OSError:
+            return False
+    return now - saved_at < RUNNING_WITHIN
+
+
+def last_known_prices(engine: Engine) -> dict[str, tuple[float, float | None]]:
+    """Each pair's last price the bot or the exchange saw, and when: the portfolio's own fills, else the trade
+    database's orders (an adopted portfolio has no fill of its own yet)."""
+    from freqtrade.persistence import Trade
+
+    known: dict[str, tuple[float, float | None]] = {}
+    for trade in Trade.get_trades_proxy():
+        for order in trade.orders:
+            price = float(order.safe_price or 0.0)
+            when = order.order_filled_date or order.order_date
+            at = when.replace(tzinfo=UTC).timestamp() if when else None
+            if price > 0 and (trade.pair not in known or (at or 0) >= (known[trade.pair][1] or 0)):
+                known[trade.pair] = (price, at)
+    for record in engine.records:
+        for fill in record.trades:
+            if fill.price > 0 and fill.time >= (known.get(fill.pair, (0.0, 0.0))[1] or 0):
+                known[fill.pair] = (fill.price, fill.time)
+    return known
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .view import format_view, portfolio_view
 
-    _url, store, row, engine = _portfolio(args)
+    config, _url, store, row, engine = _portfolio_and_config(args)
     view_row = store.view(row.id)
     prices = json.loads(view_row.prices) if view_row else {}
     reasons = json.loads(view_row.reasons) if view_row else []
     now = time.time()
-    view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons)
+    saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
+    running = row.status == "active" and bot_running(config, saved_at, now)
+    view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons,
+                          last_known=last_known_prices(engine), running=running, last_seen=saved_at)
     if args.json:
         print(json.dumps(view, indent=2))
     else:
