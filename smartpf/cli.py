@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backtest", help="replay the core engine over Freqtrade-format candles")
     _config_arg(p)
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR), help="Freqtrade-format candles")
     p.add_argument("--timeframe", help="candle size, default the config's timeframe")
     p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
@@ -467,10 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch-data", help="download the candles a config needs (freqtrade download-data)")
     _config_arg(p)
-    p.add_argument("--datadir", default=str(paths.USER_DATA / "data" / "binance"))
-    p.add_argument("--timeframe")
-    p.add_argument("--timerange")
-    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--datadir", default=str(paths.USER_DATA / "data" / "binance"),
+                   help="where to write the candles (default user_data/data/binance)")
+    p.add_argument("--timeframe", help="candle size, default the config's timeframe")
+    p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (default: the config's, else the last --days)")
+    p.add_argument("--days", type=int, default=30, help="days back to fetch when no timerange (default 30)")
     p.set_defaults(func=cmd_fetch_data)
 
     p = sub.add_parser("ft-backtest", help="freqtrade backtesting of SmartPortfolio, offline (replay exchange)")
@@ -547,6 +548,13 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--keep", action="store_true", help="stop trading, keep the coins")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=steer.cmd_terminate)
+
+    from . import preflight
+
+    p = sub.add_parser("preflight", help="before going live: settings, dry_run false, keys, REST API, exchange, "
+                       "balance, minimums, key permissions")
+    _config_arg(p)
+    p.set_defaults(func=preflight.cmd_preflight)
 
     try:
         from .replay import cli as replay_cli

@@ -215,6 +215,7 @@ def last_known_prices(engine: Engine) -> dict[str, tuple[float, float | None]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .report import tidy
     from .view import format_view, portfolio_view
 
     config, _url, store, row, engine = _portfolio_and_config(args)
@@ -227,7 +228,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons,
                           last_known=last_known_prices(engine), running=running, last_seen=saved_at)
     if args.json:
-        print(json.dumps(view, indent=2))
+        print(json.dumps(tidy(view), indent=2))
     else:
         print(format_view(view, engine.spec.stake_currency, row.id, now))
     return 0
@@ -242,16 +243,23 @@ def cmd_why(args: argparse.Namespace) -> int:
         return 0
     print(f"portfolio {row.id}: the latest reasons for not rebalancing, oldest first")
     for reason in reasons:
-        when = datetime.fromtimestamp(reason.get("at") or 0, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"  {when} UTC  {reason.get('code')}: {reason.get('message')}")
+        when = datetime.fromtimestamp(reason.get("at") or 0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(f"  {when}  {reason.get('code')}: {reason.get('message')}")
         numbers = {k: v for k, v in (reason.get("details") or {}).items() if isinstance(v, int | float | str)}
         if numbers:
-            print("      " + ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in numbers.items()))
+            print("      " + ", ".join(f"{k}={_detail(k, v)}" for k, v in numbers.items()))
     if view_row and view_row.rejected:
         rejected = json.loads(view_row.rejected)
         print("  last settings change refused: " + "; ".join(rejected.get("problems", [])))
     return 0
+
+
+def _detail(key: str, value: Any) -> str:
+    """A reason's number as a user reads it: a moment as an ISO time, a float to 6 digits."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and (
+            key.endswith(("_time", "_at")) or key in ("time", "since")) and value > 1e8:
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def cmd_records(args: argparse.Namespace) -> int:

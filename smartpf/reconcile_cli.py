@@ -24,6 +24,7 @@ from typing import Any
 
 from .adapter.reconcile import unknown_fills
 from .portfolio_cli import PortfolioCommandError, _open
+from .report import tidy
 
 
 def exchange_client(config: Mapping[str, Any]) -> Any:
@@ -170,8 +171,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
     fixes = advice(rows, cash, orphans, dry_run)
     if args.json:
-        print(json.dumps({"database_url": url, "portfolio": row.id if row else None, "coins": rows,
-                          "cash": cash, "orphans": orphans, "advice": fixes}, indent=2))
+        print(json.dumps(tidy({"database_url": url, "portfolio": row.id if row else None, "coins": rows,
+                               "cash": cash, "orphans": orphans, "advice": fixes}), indent=2))
     else:
         where = "its dry-run wallet" if dry_run else config["exchange"].get("name")
         print(f"reconcile {url} (portfolio {row.id if row else 'none'}) with {where}:")

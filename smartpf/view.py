@@ -17,7 +17,7 @@ from smartpf_core import Engine
 from smartpf_core.records import RECORD_COLUMNS, OperationRecord, trade_rows
 from smartpf_core.triggers import next_proportional_time, next_scheduled_time
 
-from .report import iso, iso_precise
+from .report import iso, iso_precise, tidy
 
 FEE_WINDOW = 30 * 86400.0  # "fees paid in the last 30 days"
 
@@ -142,7 +142,7 @@ def _age(seconds: float) -> str:
 
 def record_rows(records: Iterable[OperationRecord], since: float | None = None) -> list[dict[str, Any]]:
     """One row per filled order, with the backtest's ``--records`` columns and words (``trade_rows``)."""
-    return [{**row, "time": iso_precise(row["time"])} for row in trade_rows(records)
+    return [{**row, "time": iso_precise(row["time"]), "fee": tidy(row["fee"])} for row in trade_rows(records)
             if since is None or row["time"] >= since]
 
 
