@@ -291,8 +291,11 @@ def _init_minimum_check(args: argparse.Namespace, spec: Any, stake: str, exchang
             print(f"warning: {', '.join(absent)}: not in the markets snapshot {markets} ({len(rules)} spot pairs); "
                   f"make sure {exchange} lists it (the bot refuses to start otherwise)", file=sys.stderr)
         inactive = [p for p in spec.pairs if p in read.inactive]
+        if inactive and args.markets is not None:
+            raise UsageError(f"--markets {markets}: {', '.join(inactive)} marked inactive (not trading) on {exchange}")
         if inactive:
-            raise UsageError(f"{', '.join(inactive)}: marked inactive (not trading) on {exchange} (per {markets})")
+            print(f"warning: {', '.join(inactive)}: marked inactive (not trading) in the markets snapshot {markets}; "
+                  f"the bot refuses to start if {exchange} still says so", file=sys.stderr)
     else:
         rules = {}
     prices = _latest_prices(datadir, spec.pairs) if datadir.is_dir() else None

@@ -116,7 +116,10 @@ def test_the_first_hour_from_init_to_a_stopped_bot(tmp_path):
             bot.send_signal(signal.SIGINT)
             rc = bot.wait(60)
         assert rc in (0, 130)
-        assert "Traceback" not in before_shutdown(log.read_text())
+        text = before_shutdown(log.read_text())
+        assert "Traceback" not in text and " ERROR " not in text, text[-3000:]
+        assert "coingecko" not in text.lower()  # no fiat converter asking the network at every start
+        assert text.count("resumed portfolio") == 0  # a new portfolio, reloaded three times: never "resumed"
     after = ok(home, "status", *cmd)
     assert "the bot stopped (last seen" in after and "terminated" in after
     assert os.path.exists(config_file.with_name("config.json.bak"))
