@@ -82,6 +82,10 @@ def check_exchange(config: Mapping[str, Any], spec: Any, report: Report, client:
     from .markets import DECIMAL_PLACES, TICK_SIZE, rules_from_ccxt_market
 
     name = (config.get("exchange") or {}).get("name")
+    required = getattr(client, "requiredCredentials", {}) or {}
+    extra = [k for k in ("password", "uid") if required.get(k) and not (config.get("exchange") or {}).get(k)]
+    if extra:
+        report.fail(f"exchange.{' and exchange.'.join(extra)}: {name} needs it with the key (OKX: the passphrase)")
     try:
         client.load_markets()
         balance = client.fetch_balance()
