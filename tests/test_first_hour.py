@@ -339,3 +339,12 @@ def test_init_on_xt_layered_on_the_replay_config_names_xt_not_binance(tmp_path):
     merged = load_configs([str(paths.USER_DATA / "config.replay-xt.json"), str(tmp_path / "config.json")])
     assert merged["exchange"]["name"] == "xt" and merged["entry_pricing"]["use_order_book"] is True
     assert datetime  # the e2e run of this layering: tests/adapter/test_first_hour.py
+
+
+def test_init_on_okx_layered_on_the_replay_config_keeps_what_okx_needs(tmp_path):
+    init(tmp_path, "--coins", "BTC=40,ETH=30,XRP=30", "--exchange", "okx", "--investment", "1000")
+    merged = load_configs([str(paths.USER_DATA / "config.replay-okx.json"), str(tmp_path / "config.json")])
+    exchange = merged["exchange"]
+    assert exchange["name"] == "okx" and exchange["enable_ws"] is False
+    assert exchange["ccxt_config"]["options"]["fetchMarkets"]["types"] == ["spot"]
+    assert exchange["pair_whitelist"] == ["BTC/USDT", "ETH/USDT", "XRP/USDT"] and merged["max_open_trades"] == 3
