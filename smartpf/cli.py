@@ -526,7 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("withdraw", help="take AMOUNT out of the running portfolio (config edit + reload)")
     portfolio_cli.add_arguments(p)
     steer.add_arguments(p)
-    p.add_argument("amount", metavar="AMOUNT", help="in the stake currency; idle cash first, then sold pro rata")
+    p.add_argument("amount", metavar="AMOUNT",
+                   help="in the stake currency; idle cash first, then sold towards the targets")
     p.set_defaults(func=steer.cmd_withdraw)
 
     p = sub.add_parser("set", help="set the portfolio's take-profit / stop-loss, threshold, interval or weights "

@@ -60,7 +60,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:
-    """Lower the investment by AMOUNT: the bot takes it from idle cash first, then sells pro rata."""
+    """Lower the investment by AMOUNT: the bot takes it from idle cash first, then sells towards the targets."""
     amount = _number(args.amount, "AMOUNT")
     if amount is None or amount <= 0:
         raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 (the amount to take out)")
