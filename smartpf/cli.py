@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
 from .fastsim import ENGINES, EXECUTIONS, run_backtest
-from .freqtrade_config import freqtrade_config
+from .freqtrade_config import API_PORT, api_server, freqtrade_config
 from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
 from .report import backtest_summary, format_summary, write_records
@@ -189,19 +190,85 @@ def _number_arg(text: str) -> float:
     return value
 
 
+def _coins_arg(text: str) -> dict[str, float]:
+    """``BTC=40,ETH=30,SOL=30``: coin and weight in percent, in order."""
+    coins: dict[str, float] = {}
+    for part in text.split(","):
+        coin, sep, weight = part.partition("=")
+        coin = coin.strip().upper()
+        try:
+            value = float(weight)
+        except ValueError:
+            value = math.nan
+        if not sep or not coin.isalnum() or not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{part.strip()!r}: expected COIN=PERCENT with a positive percent, "
+                                             "e.g. BTC=40,ETH=30,SOL=30")
+        if coin in coins:
+            raise argparse.ArgumentTypeError(f"{coin} is given twice")
+        coins[coin] = value
+    return coins
+
+
+def _init_section(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The smart_portfolio section from a preset or --coins, with the rule and exits given on the command line."""
+    if args.coins is not None:
+        section: dict[str, Any] = {"assets": dict(args.coins), "investment": args.investment, "mode": "proportional",
+                                   "threshold": 3.0, "threshold_type": "absolute", "check_interval": "1m",
+                                   "min_trade": 5, "on_exit": "sell"}
+        title = "your basket " + ", ".join(f"{c} {w:g} %" for c, w in args.coins.items())
+    else:
+        preset = PRESETS.get(args.preset)
+        if preset is None:
+            raise UsageError(f"--preset {args.preset!r}: unknown; choose one of {', '.join(PRESETS)}")
+        section, title = preset.settings(args.investment), preset.title
+    if args.interval is not None and args.threshold_type is not None:
+        raise UsageError("--threshold-type: only with a threshold, not with --interval (a schedule has none)")
+    if args.interval is not None:
+        for key in ("threshold", "threshold_type", "check_interval"):
+            section.pop(key, None)
+        section.update({"mode": "scheduled", "interval": args.interval})
+    elif args.threshold is not None or args.threshold_type is not None:
+        section.pop("interval", None)
+        section["mode"] = "proportional"
+        section.setdefault("check_interval", "1m")
+        if args.threshold is not None:
+            section["threshold"] = args.threshold
+        if args.threshold_type is not None:
+            section["threshold_type"] = args.threshold_type
+    if args.take_profit is not None:
+        section["take_profit"] = args.take_profit
+    if args.stop_loss is not None:
+        section["stop_loss"] = args.stop_loss
+    return section, title
+
+
+def _check_exchange(name: str) -> None:
+    """An exchange both ccxt and Freqtrade can trade spot on (Freqtrade's own check)."""
+    import ccxt
+    from freqtrade.exchange.exchange_utils import validate_exchange
+
+    if name not in ccxt.exchanges:
+        raise UsageError(f"--exchange {name!r}: not an exchange ccxt knows (e.g. binance, okx, xt, kraken, bybit)")
+    usable, reason, _futures, _module = validate_exchange(name)
+    if not usable:
+        raise UsageError(f"--exchange {name}: Freqtrade cannot trade on it ({reason})")
+
+
 def cmd_init(args: argparse.Namespace) -> int:
-    preset = PRESETS.get(args.preset)
-    if preset is None:
-        raise UsageError(f"--preset {args.preset!r}: unknown; choose one of {', '.join(PRESETS)}")
+    section, title = _init_section(args)
     stake = args.stake_currency.strip().upper()
-    config = freqtrade_config(preset.settings(args.investment), stake_currency=stake,
-                              timeframe=args.timeframe, bot_name=args.bot_name)
+    exchange = args.exchange.strip().lower()
+    _check_exchange(exchange)
+    if not 1 <= args.api_port <= 65535:
+        raise UsageError(f"--api-port {args.api_port}: must be a TCP port, 1 to 65535")
+    config = freqtrade_config(section, stake_currency=stake, timeframe=args.timeframe, bot_name=args.bot_name,
+                              exchange=exchange, api=api_server(args.api_port))
     result = check_config(config)
     if not result.ok:
         for line in result.lines():
             print(line, file=sys.stderr)
         return BAD_INPUT
-    _init_minimum_check(args, result.spec, stake)
+    _init_minimum_check(args, result.spec, stake, exchange)
     text = json.dumps(config, indent=4) + "\n"
     if args.output in (None, "-"):
         sys.stdout.write(text)
@@ -213,24 +280,45 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {out}: the file exists; pass --force to overwrite it")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        # readable by its owner only: it holds the REST API's password (and, later, the exchange keys)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(out, 0o600)
     except OSError as exc:
         raise UsageError(f"-o {out}: cannot write the file ({exc.strerror or exc})") from exc
-    print(f"wrote {out}: {preset.title}, {args.investment:g} {args.stake_currency}. "
-          f"Next: smartpf validate -c {out}")
+    print(f"wrote {out}: {title}, {args.investment:g} {stake} on {exchange}, dry-run (wallet "
+          f"{config['dry_run_wallet']} {stake}), REST API on 127.0.0.1:{config['api_server']['listen_port']} "
+          f"(file mode 600). Next: smartpf validate -c {out}")
     return 0
 
 
-def _init_minimum_check(args: argparse.Namespace, spec: Any, stake: str) -> None:
-    """The minimum investment at the latest candles' prices. A --datadir or --markets given on purpose must
-    work; when the defaults are missing (a clone without the shared data), say that the check is left to start."""
+def _init_minimum_check(args: argparse.Namespace, spec: Any, stake: str, exchange: str = "binance") -> None:
+    """The basket against the exchange's markets, and the minimum investment at the latest candles' prices.
+    A --datadir or --markets given on purpose must work; when the defaults are missing (a clone without the
+    shared data, an exchange without a markets file here), say that the check is left to start."""
     explicit = args.datadir is not None or args.markets is not None
     datadir = Path(args.datadir if args.datadir is not None else paths.DEFAULT_DATADIR)
-    markets = args.markets if args.markets is not None else str(paths.DEFAULT_MARKETS)
+    found = paths.markets_file(exchange)
+    markets = args.markets if args.markets is not None else str(found or paths.DEFAULT_MARKETS)
     if args.datadir is not None and not datadir.is_dir():
         raise UsageError(f"--datadir {datadir}: no such directory (candles to take current prices from)")
-    if args.markets is not None or Path(markets).exists():
-        rules = _rules(markets)
+    if args.markets is not None or found is not None:
+        read = _markets(markets)
+        rules = read.rules
+        absent = [p for p in spec.pairs if p not in rules]
+        if absent and args.markets is not None:
+            raise UsageError(f"--markets {markets}: no exchange rules for {', '.join(absent)} (not a spot market "
+                             f"on {exchange} there); choose coins it lists against {stake}")
+        if absent:  # a snapshot of some markets only: the bot checks every pair against the exchange at start
+            print(f"warning: {', '.join(absent)}: not in the markets snapshot {markets} ({len(rules)} spot pairs); "
+                  f"make sure {exchange} lists it (the bot refuses to start otherwise)", file=sys.stderr)
+        inactive = [p for p in spec.pairs if p in read.inactive]
+        if inactive and args.markets is not None:
+            raise UsageError(f"--markets {markets}: {', '.join(inactive)} marked inactive (not trading) on {exchange}")
+        if inactive:
+            print(f"warning: {', '.join(inactive)}: marked inactive (not trading) in the markets snapshot {markets}; "
+                  f"the bot refuses to start if {exchange} still says so", file=sys.stderr)
     else:
         rules = {}
     prices = _latest_prices(datadir, spec.pairs) if datadir.is_dir() else None
@@ -354,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backtest", help="replay the core engine over Freqtrade-format candles")
     _config_arg(p)
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR), help="Freqtrade-format candles")
     p.add_argument("--timeframe", help="candle size, default the config's timeframe")
     p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (end day's 00:00 candle included, as in Freqtrade)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=MARKETS_HELP)
@@ -375,15 +463,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("presets", help="list the ready-made portfolios")
     p.set_defaults(func=cmd_presets)
 
-    p = sub.add_parser("init", help="write a complete Freqtrade config for a preset")
-    p.add_argument("--preset", required=True)
-    p.add_argument("--investment", required=True, type=_number_arg)
+    p = sub.add_parser("init", help="write a complete Freqtrade config (dry-run, REST API on 127.0.0.1) for a "
+                       "preset or your own coins")
+    basket = p.add_mutually_exclusive_group(required=True)
+    basket.add_argument("--preset", help="a ready portfolio (smartpf presets lists them)")
+    basket.add_argument("--coins", type=_coins_arg, metavar="COIN=PCT,...",
+                        help="your own basket, weights in percent adding up to 100, e.g. BTC=40,ETH=30,SOL=30")
+    p.add_argument("--exchange", default="binance",
+                   help="any spot exchange ccxt and Freqtrade support (default binance; e.g. okx, xt, kraken)")
+    p.add_argument("--investment", required=True, type=_number_arg, help="the amount to invest, in the stake currency")
+    rule = p.add_mutually_exclusive_group()
+    rule.add_argument("--threshold", type=_number_arg, metavar="T",
+                      help="rebalance when a coin's weight is T away from its target (default 3, presets their own)")
+    rule.add_argument("--interval", metavar="INTERVAL", help="rebalance on a schedule instead, e.g. 1d, 7d, 12h")
+    p.add_argument("--threshold-type", choices=("absolute", "relative"),
+                   help="absolute: T percentage points (default); relative: T %% of each target")
+    p.add_argument("--take-profit", type=_number_arg, metavar="PCT",
+                   help="sell everything once the portfolio's profit reaches PCT %%")
+    p.add_argument("--stop-loss", type=_number_arg, metavar="PCT",
+                   help="sell everything once the portfolio's loss reaches PCT %%")
     p.add_argument("-o", "--output", help="file to write (default: print)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.add_argument("--stake-currency", default="USDT")
-    p.add_argument("--timeframe", default="1m")
-    p.add_argument("--bot-name", default="smartpf")
-    p.add_argument("--markets", help=f"raw Binance exchangeInfo JSON (default: {paths.DEFAULT_MARKETS})")
+    p.add_argument("--stake-currency", default="USDT", help="the currency invested and quoted (default USDT)")
+    p.add_argument("--timeframe", default="1m", help="Freqtrade's candle size (default 1m)")
+    p.add_argument("--bot-name", default="smartpf", help="Freqtrade's bot_name (default smartpf)")
+    p.add_argument("--api-port", type=int, default=API_PORT,
+                   help=f"the bot's REST API port on 127.0.0.1 (default {API_PORT}; one per bot)")
+    p.add_argument("--markets", help="the exchange's market rules: raw Binance exchangeInfo or ccxt markets JSON "
+                   "(default: the file for --exchange in ../shared/markets or tests/data/ccxt-markets, if any)")
     p.add_argument("--datadir", help=f"candles to take current prices from (default: {paths.DEFAULT_DATADIR})")
     p.set_defaults(func=cmd_init)
 
@@ -397,10 +504,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch-data", help="download the candles a config needs (freqtrade download-data)")
     _config_arg(p)
-    p.add_argument("--datadir", default=str(paths.USER_DATA / "data" / "binance"))
-    p.add_argument("--timeframe")
-    p.add_argument("--timerange")
-    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--datadir", default=str(paths.USER_DATA / "data" / "binance"),
+                   help="where to write the candles (default user_data/data/binance)")
+    p.add_argument("--timeframe", help="candle size, default the config's timeframe")
+    p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (default: the config's, else the last --days)")
+    p.add_argument("--days", type=int, default=30, help="days back to fetch when no timerange (default 30)")
     p.set_defaults(func=cmd_fetch_data)
 
     p = sub.add_parser("ft-backtest", help="freqtrade backtesting of SmartPortfolio, offline (replay exchange)")
@@ -453,14 +561,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add", help="invest AMOUNT more in the running portfolio (config edit + reload)")
     portfolio_cli.add_arguments(p)
     steer.add_arguments(p)
-    p.add_argument("amount", metavar="AMOUNT")
+    p.add_argument("amount", metavar="AMOUNT", help="in the stake currency; bought towards the target weights")
     p.set_defaults(func=steer.cmd_add)
 
-    p = sub.add_parser("set", help="set the portfolio's take-profit / stop-loss (config edit + reload)")
+    p = sub.add_parser("withdraw", help="take AMOUNT out of the running portfolio (config edit + reload)")
+    portfolio_cli.add_arguments(p)
+    steer.add_arguments(p)
+    p.add_argument("amount", metavar="AMOUNT",
+                   help="in the stake currency; idle cash first, then sold towards the targets")
+    p.set_defaults(func=steer.cmd_withdraw)
+
+    p = sub.add_parser("set", help="set the portfolio's take-profit / stop-loss, threshold, interval or weights "
+                       "(config edit + reload)")
     portfolio_cli.add_arguments(p)
     steer.add_arguments(p)
     p.add_argument("--take-profit", metavar="PCT", help="percent, or none")
     p.add_argument("--stop-loss", metavar="PCT", help="percent, or none")
+    p.add_argument("--threshold", type=_number_arg, metavar="T", help="rebalance at this deviation (proportional)")
+    p.add_argument("--threshold-type", choices=("absolute", "relative"),
+                   help="absolute: percentage points; relative: percent of each target")
+    p.add_argument("--interval", metavar="INTERVAL", help="rebalance on this schedule instead (scheduled), e.g. 1d")
+    p.add_argument("--weights", type=_coins_arg, metavar="COIN=PCT,...",
+                   help="new target weights for the portfolio's coins, e.g. BTC=50,ETH=30,SOL=20")
     p.set_defaults(func=steer.cmd_set)
 
     p = sub.add_parser("terminate", help="terminate the running portfolio, selling or keeping the coins")
@@ -500,6 +622,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "docs/research.md")
     study.add_arguments(p)
     p.set_defaults(func=study.cmd_study)
+
+    from . import preflight
+
+    p = sub.add_parser("preflight", help="before going live: settings, dry_run false, keys, REST API, exchange, "
+                       "balance, minimums, key permissions")
+    _config_arg(p)
+    p.set_defaults(func=preflight.cmd_preflight)
 
     try:
         from .replay import cli as replay_cli

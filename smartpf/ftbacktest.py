@@ -76,10 +76,13 @@ def _report(summary_file: str, datadir: str, out: str) -> None:
 
 
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("-c", "--config", action="append", required=True, metavar="CONFIG")
-    parser.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
-    parser.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
-    parser.add_argument("--timerange")
-    parser.add_argument("--timeframe")
+    parser.add_argument("-c", "--config", action="append", required=True, metavar="CONFIG",
+                        help="Freqtrade config file; repeat to merge several, later files win")
+    parser.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR),
+                        help="Freqtrade-format candles (default: the shared or fetched Binance data)")
+    parser.add_argument("--markets", default=str(paths.DEFAULT_MARKETS),
+                        help="exchange rules the replay exchange serves (exchangeInfo or ccxt markets JSON)")
+    parser.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD, as in Freqtrade")
+    parser.add_argument("--timeframe", help="candle size, default the config's timeframe")
     parser.add_argument("--export-dir", help="where to keep smartpf-summary.json (default: a temporary folder)")
     parser.add_argument("--report", metavar="DIR", help="write DIR/report.html, one PNG per chart and report.json")

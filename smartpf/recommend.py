@@ -79,15 +79,17 @@ def suggestion(table: pd.DataFrame, yours: str, windows: str, currency: str) -> 
 
 
 def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR),
+                   help="folder of Freqtrade-format candles (smartpf fetch-data downloads them)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=markets_help)
     p.add_argument("--timeframe", default="1h", help="candles to run on (default 1h: years of data in seconds)")
     p.add_argument("--timerange", help="only the data inside YYYYMMDD-YYYYMMDD (default: all of it)")
     p.add_argument("--days", type=int, default=365, help="length of each window in days (default 365)")
     p.add_argument("--step", type=int, default=30, help="days between window starts (default 30)")
-    p.add_argument("--jobs", type=int, default=-1)
-    p.add_argument("--backend", choices=BACKENDS, default="loky")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (joblib; -1: every core)")
+    p.add_argument("--backend", choices=BACKENDS, default="loky",
+                   help="loky: local processes; dask: a distributed cluster (needs --scheduler and the cluster extra)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the Dask scheduler's address, with --backend dask")
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:

@@ -89,8 +89,20 @@ def write_records(path: str, engine: Engine) -> int:
         writer = csv.DictWriter(handle, fieldnames=RECORD_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "time": iso_precise(row["time"])})
+            writer.writerow({**row, "time": iso_precise(row["time"]), "fee": tidy(row["fee"])})
     return len(rows)
+
+
+def tidy(value: Any) -> Any:
+    """A float without its arithmetic tail (0.4991695470000001 -> 0.499169547): 10 significant digits, far
+    finer than any exchange's step or tick; anything else, and lists and dicts of it, recursively."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [tidy(v) for v in value]
+    return value
 
 
 def iso_precise(ts: float) -> str:

@@ -1,4 +1,5 @@
-"""``smartpf add``, ``set`` and ``terminate``: change a running portfolio the way the bot itself accepts changes.
+"""``smartpf add``, ``withdraw``, ``set`` and ``terminate``: change a running portfolio the way the bot itself
+accepts changes.
 
 A change is applied once and only as asked. Each command holds an exclusive lock on ``<file>.lock``
 beside the config file whose ``smart_portfolio`` is in force (a symlink's target) for its whole run, so
@@ -65,10 +66,67 @@ def _number(text: str, name: str, allow_none: bool = False) -> float | None:
 def cmd_add(args: argparse.Namespace) -> int:
     amount = _number(args.amount, "AMOUNT")
     if amount is None or amount <= 0:
-        raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 (to lower the investment, edit "
-                                    "it and raise smart_portfolio.generation by one)")
+        raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 "
+                                    "(to take money out: smartpf withdraw AMOUNT)")
     return _change(args, lambda s: {"investment": s["investment"] + amount},
                    f"investment raised by {amount:g}")
+
+
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    """Lower the investment by AMOUNT: the bot takes it from idle cash first, then sells towards the targets."""
+    amount = _number(args.amount, "AMOUNT")
+    if amount is None or amount <= 0:
+        raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 (the amount to take out)")
+    return _change(args, lambda s: withdraw_settings(s, amount), f"investment lowered by {amount:g}")
+
+
+def withdraw_settings(section: dict[str, Any], amount: float) -> dict[str, Any]:
+    investment = float(section["investment"])
+    if amount >= investment:
+        raise PortfolioCommandError(f"AMOUNT {amount:g}: must be less than the investment {investment:g} "
+                                    "(to take everything out: smartpf terminate --sell)")
+    return {"investment": investment - amount}
+
+
+def rule_settings(section: dict[str, Any], threshold: float | None = None, threshold_type: str | None = None,
+                  interval: str | None = None, weights: dict[str, float] | None = None) -> dict[str, Any]:
+    """The smart_portfolio keys that ``set --threshold / --threshold-type / --interval / --weights`` change.
+    A threshold makes the portfolio proportional, an interval scheduled; weights must name the same coins
+    (a new coin needs its pair in the whitelist: edit the config and restart)."""
+    changes: dict[str, Any] = {}
+    if interval is not None and (threshold is not None or threshold_type is not None):
+        raise PortfolioCommandError("--interval and --threshold/--threshold-type: give one rule, a schedule or a "
+                                    "threshold")
+    if threshold is not None or threshold_type is not None:
+        changes["mode"] = "proportional"
+        if threshold is not None:
+            changes["threshold"] = threshold
+        if threshold_type is not None:
+            changes["threshold_type"] = threshold_type
+    if interval is not None:
+        changes.update({"mode": "scheduled", "interval": interval})
+    if weights is not None:
+        held = [str(c).upper() for c in (section.get("assets") or {})]
+        if sorted(weights) != sorted(held):
+            raise PortfolioCommandError(f"--weights {','.join(f'{c}={w:g}' for c, w in weights.items())}: give a "
+                                        f"weight for each coin of the portfolio ({', '.join(held)}), no other")
+        changes["assets"] = dict(weights)
+    return changes
+
+
+def _said(changes: dict[str, Any]) -> str:
+    words = {"take_profit": "take-profit", "stop_loss": "stop-loss", "threshold_type": "threshold type"}
+    out = []
+    for key, value in changes.items():
+        if key == "assets":
+            out.append("weights " + ", ".join(f"{c} {w:g} %" for c, w in value.items()))
+        elif key in ("take_profit", "stop_loss"):
+            out.append(f"{words[key]} {'none' if value is None else f'{value:g} %'}")
+        elif key == "threshold":
+            out.append(f"threshold {value:g}")
+        else:
+            out.append(f"{words.get(key, key)} {value}")
+    return ", ".join(out)
 
 
 def cmd_set(args: argparse.Namespace) -> int:
@@ -77,10 +135,14 @@ def cmd_set(args: argparse.Namespace) -> int:
         changes["take_profit"] = _number(args.take_profit, "--take-profit", allow_none=True)
     if args.stop_loss is not None:
         changes["stop_loss"] = _number(args.stop_loss, "--stop-loss", allow_none=True)
-    if not changes:
-        raise PortfolioCommandError("nothing to set: give --take-profit and/or --stop-loss (a number, or none)")
-    said = ", ".join(f"{k.replace('_', '-')} {'none' if v is None else f'{v:g} %'}" for k, v in changes.items())
-    return _change(args, lambda s: changes, said)
+    rules = {"threshold": args.threshold, "threshold_type": args.threshold_type, "interval": args.interval,
+             "weights": args.weights}
+    if not changes and all(v is None for v in rules.values()):
+        raise PortfolioCommandError("nothing to set: give --take-profit, --stop-loss, --threshold, --threshold-type, "
+                                    "--interval or --weights")
+    return _change(args, lambda s: {**changes, **rule_settings(s, **rules)},
+                   _said({**changes, **{k: v for k, v in rules.items() if v is not None and k != "weights"},
+                          **({"assets": args.weights} if args.weights else {})}))
 
 
 def cmd_terminate(args: argparse.Namespace) -> int:
@@ -296,7 +358,8 @@ def _applied(store: Any, portfolio_id: str, generation: int) -> bool:
 def _confirm(store: Any, portfolio_id: str, wanted: Any, generation: int, since: float) -> None:
     """Wait until the bot saved THIS change (its generation, with the wanted settings), or recorded that it
     refused this generation."""
-    keys = ("investment", "take_profit", "stop_loss", "terminate", "on_exit", "generation")
+    keys = ("investment", "take_profit", "stop_loss", "terminate", "on_exit", "generation", "mode", "threshold",
+            "threshold_type", "interval", "assets")
     deadline = time.time() + CONFIRM_WITHIN
     while time.time() < deadline:
         saved = _saved_spec(store, portfolio_id)

@@ -366,22 +366,27 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="docs/research", help="charts and raw results (default docs/research)")
     p.add_argument("--doc", default="docs/research.md", help="the report to write (default docs/research.md)")
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
-    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
-    p.add_argument("--timeframe", default="1h")
-    p.add_argument("--timerange", default=TIMERANGE)
-    p.add_argument("--windows", default=WINDOWS, metavar="LENGTH/STEP")
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR),
+                   help="folder of Freqtrade-format candles (smartpf fetch-data downloads them)")
+    p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS),
+                   help="exchange rules: a raw Binance exchangeInfo JSON or ccxt markets JSON")
+    p.add_argument("--timeframe", default="1h", help="candle timeframe of the study")
+    p.add_argument("--timerange", default=TIMERANGE, help="YYYYMMDD-YYYYMMDD: the span the windows cover")
+    p.add_argument("--windows", default=WINDOWS, metavar="LENGTH/STEP",
+                   help="rolling windows, e.g. 365d/90d: one year long, one every 90 days")
     p.add_argument("--baskets", type=int, default=1000, help="random baskets in all (default 1000: the full design)")
-    p.add_argument("--min-coins", type=int, default=3)
-    p.add_argument("--max-coins", type=int, default=8)
-    p.add_argument("--thresholds", default=THRESHOLDS)
-    p.add_argument("--threshold-types", default="absolute,relative")
-    p.add_argument("--intervals", default=INTERVALS)
-    p.add_argument("--fee", type=float, default=0.001)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--jobs", type=int, default=-1)
-    p.add_argument("--backend", choices=BACKENDS, default="loky")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT")
+    p.add_argument("--min-coins", type=int, default=3, help="fewest coins in a random basket")
+    p.add_argument("--max-coins", type=int, default=8, help="most coins in a random basket")
+    p.add_argument("--thresholds", default=THRESHOLDS, help="comma-separated thresholds (percent)")
+    p.add_argument("--threshold-types", default="absolute,relative",
+                   help="comma-separated threshold types: absolute, relative")
+    p.add_argument("--intervals", default=INTERVALS, help="comma-separated schedules (e.g. 1d,7d)")
+    p.add_argument("--fee", type=float, default=0.001, help="fee rate per order (0.001 = 0.1 %%)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the baskets")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (joblib; -1: every core)")
+    p.add_argument("--backend", choices=BACKENDS, default="loky",
+                   help="loky: local processes; dask: a distributed cluster (needs --scheduler and the cluster extra)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the Dask scheduler's address, with --backend dask")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the report and charts from the results the last run left in --out")

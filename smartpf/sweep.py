@@ -432,7 +432,8 @@ def write_results(rows: pd.DataFrame, out: Path) -> tuple[Path, Path]:
 # ---- the command ----
 
 def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR),
+                   help="folder of Freqtrade-format candles (smartpf fetch-data downloads them)")
     p.add_argument("--timeframe", help="candle size, default the config's timeframe")
     p.add_argument("--timerange", required=True, help="YYYYMMDD-YYYYMMDD, as in smartpf backtest")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=markets_help)

@@ -139,11 +139,13 @@ def with_setting(spec: PortfolioSpec, setting: Setting) -> PortfolioSpec:
 
 
 def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
-    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
+    p.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR),
+                   help="folder of Freqtrade-format candles (smartpf fetch-data downloads them)")
     p.add_argument("--markets", default=str(paths.DEFAULT_MARKETS), help=markets_help)
     p.add_argument("--timeframe", help="candles to replay on, default the config's timeframe")
     p.add_argument("--thresholds", default=DEFAULT_THRESHOLDS, help=f"default {DEFAULT_THRESHOLDS}")
-    p.add_argument("--threshold-types", default="absolute")
+    p.add_argument("--threshold-types", default="absolute",
+                   help="comma-separated threshold types to replay: absolute, relative")
     p.add_argument("--intervals", default=DEFAULT_INTERVALS, help=f"default {DEFAULT_INTERVALS}")
     p.add_argument("--json", action="store_true", help="the rows as a JSON list")
 

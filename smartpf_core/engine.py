@@ -573,7 +573,7 @@ class Engine:
             notices.append(Notice("investment_changed",
                                   f"investment {old.investment:g} -> {new.investment:g} {new.stake_currency}", {}))
         if (new.take_profit, new.stop_loss, new.on_exit) != (old.take_profit, old.stop_loss, old.on_exit):
-            text = f"take-profit {new.take_profit}, stop-loss {new.stop_loss}, on exit {new.on_exit}"
+            text = f"take-profit {_pct(new.take_profit)}, stop-loss {_pct(new.stop_loss)}, on exit {new.on_exit}"
             notices.append(Notice("exit_rules_changed", text, {}))
         if new.mode != old.mode or new.interval != old.interval:
             self.last_schedule = None
@@ -785,6 +785,10 @@ def _short_reason(record: OperationRecord) -> str:
     if too_small:
         return f"the sells of {', '.join(too_small)} would be below the minimum order"
     return "the sells filled for less than planned (the price moved between the plan and the fill)"
+
+
+def _pct(value: float | None) -> str:
+    return "none" if value is None else f"{value:g} %"
 
 
 def _skipped_dict(s: SkippedOrder) -> dict[str, Any]:

@@ -101,7 +101,8 @@ class PortfolioSpec:
     def describe_threshold(self) -> str:
         """Always say which threshold type is in force: users of other products are split on it."""
         if self.threshold_type == "absolute":
-            return f"{self.threshold:g} percentage points (absolute)"
+            unit = "percentage point" if self.threshold == 1 else "percentage points"
+            return f"{self.threshold:g} {unit} (absolute)"
         return f"{self.threshold:g} % of each target (relative)"
 
     def band(self, pair: str) -> float:

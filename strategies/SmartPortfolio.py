@@ -53,6 +53,18 @@ class SmartPortfolioError(ValueError):
     """Refuses to start. A ValueError, so that Freqtrade logs one line (no traceback) and exits 2."""
 
 
+class _OneRefusalLine(logging.Filter):
+    """Freqtrade's strategy wrapper logs a refusal's exception (its repr and a traceback summary) before
+    Freqtrade logs its message and exits 2: drop that first, raw copy, so the refusal reads once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SmartPortfolioError(" not in record.getMessage()
+
+
+_REFUSAL_FILTER = _OneRefusalLine()
+logging.getLogger("freqtrade.strategy.strategy_wrapper").addFilter(_REFUSAL_FILTER)
+
+
 class SmartPortfolio(IStrategy):
     INTERFACE_VERSION = 3
     timeframe = "1m"
@@ -157,8 +169,9 @@ class SmartPortfolio(IStrategy):
                 notices = []
             for notice in notices:
                 self._tell(notice.message, always=True)
-            logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
-                        _describe(self.engine.spec))
+            if not self._reload:  # once per start; a reload says only what changed (above)
+                logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
+                            _describe(self.engine.spec))
         ftdoor.mark_started(self._bot)
         self._persist()
         if self._store is not None and self._row is not None:
@@ -245,7 +258,8 @@ class SmartPortfolio(IStrategy):
         fundable = self.wallets.get_total_stake_amount() if self.wallets else math.inf
         if spec.investment > fundable + 1e-6:
             problems.append(f"smart_portfolio.investment = {spec.investment:g}: more than the account can fund "
-                            f"({fundable:.2f} {spec.stake_currency} including the bot's open positions)")
+                            f"({fundable:.2f} {spec.stake_currency} including the bot's open positions)"
+                            + _dry_run_wallet_hint(self.config, spec.investment - fundable))
         return problems
 
     def _start_prices(self, spec: PortfolioSpec) -> dict[str, float]:
@@ -504,6 +518,14 @@ def _refusal(memory: Memory, db_url: str) -> str:
               "  To archive the portfolio (its records stay readable) and start afresh on the next start: "
               "smartpf reset -c CONFIG [--db-url URL] (open trades must then be closed or deleted in Freqtrade)"]
     return "\n".join(lines)
+
+
+def _dry_run_wallet_hint(config: dict, short: float) -> str:
+    """In dry-run the account is Freqtrade's ``dry_run_wallet``: name it, its value and what would do."""
+    wallet = config.get("dry_run_wallet")
+    if not config.get("dry_run", True) or not isinstance(wallet, int | float):
+        return ""
+    return f"; in dry-run the account is dry_run_wallet = {wallet:g}: it needs at least {math.ceil(wallet + short):g}"
 
 
 def _describe(spec: PortfolioSpec) -> str:

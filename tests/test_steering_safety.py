@@ -332,13 +332,34 @@ def test_reset_right_after_a_clean_stop_is_allowed(tmp_path, capsys):
 
 
 def test_status_without_saved_prices_says_n_a_never_zero(tmp_path, capsys):
-    url = make_db(tmp_path / "trades.sqlite")  # no view row: no prices saved yet
+    # an adopted portfolio with no fill of its own, no saved price and no trade to take one from: n/a
+    from smartpf_core import Engine
+
+    url = f"sqlite:///{tmp_path / 'trades.sqlite'}"
+    engine = create_engine(url)
+    store = PortfolioStore(Session(engine))
+    store.create_tables()
+    spec = make_spec()
+    store.create(Engine.adopt(spec, {p: 0.01 for p in spec.pairs}, 100.0, 1000.0, portfolio_id="p1", seq=1,
+                              source="test"), "bot-a")
+    store.session.close()
+    engine.dispose()
     config = write_config(tmp_path / "config.json", db_url=url)
     code, out, _err = run("status", "-c", str(config), "--json", capsys=capsys)
     view = json.loads(out)
     assert code == 0 and view["value"] is None and view["profit_pct"] is None and view["hodl_value"] is None
     code, out, _err = run("status", "-c", str(config), capsys=capsys)
-    assert code == 0 and "value n/a" in out and "0.00 USDT" not in out and "-100" not in out
+    assert code == 0 and "value n/a" in out and "value 0.00" not in out and "-100" not in out
+
+
+def test_status_without_saved_prices_values_coins_at_their_last_fill_marked_stale(tmp_path, capsys):
+    url = make_db(tmp_path / "trades.sqlite")  # no view row: no prices saved yet, but the purchase's fills
+    config = write_config(tmp_path / "config.json", db_url=url)
+    code, out, _err = run("status", "-c", str(config), "--json", capsys=capsys)
+    view = json.loads(out)
+    assert code == 0 and view["value"] and view["value"] > 0 and all(c["stale"] for c in view["coins"])
+    code, out, _err = run("status", "-c", str(config), capsys=capsys)
+    assert code == 0 and "-100" not in out and "stale" in out
 
 
 def test_read_only_commands_never_write_the_database(tmp_path, capsys):
