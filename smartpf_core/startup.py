@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .engine import Engine
+from .portfolio.engine import Engine
 
 NEW, RESUME, TERMINATED, REFUSE = "new", "resume", "terminated", "refuse"
 # Holdings and open trades agree when they differ by at most this fraction: the trade database is the
