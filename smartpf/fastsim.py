@@ -21,6 +21,7 @@ import numpy as np
 
 from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult, simulate
 from smartpf_core.conventions import FREQTRADE
+from smartpf_core.portfolio import AtRest
 from smartpf_core.simulate import EXECUTIONS, sim_result, trade_tick
 
 ENGINES = ("fast", "step")
@@ -92,11 +93,11 @@ class _Values:
         if stop <= start or engine.started_at is None:
             return
         total: np.ndarray | float = 0
-        for pair, qty in engine.holdings.items():
+        for pair, qty in engine.ledger.holdings.items():
             if qty:
                 closes = self.market.last_close.get(pair)
                 total = total + (qty * closes[start:stop] if closes is not None else 0.0 * qty)
-        self.values[start:stop] = engine.cash + total
+        self.values[start:stop] = engine.ledger.cash + total
 
     def max_drawdown(self) -> float:
         values = self.values
@@ -108,32 +109,29 @@ class _Values:
         return max(0.0, float(draw.max()))
 
 
-def _next_candidate(engine: Engine, market: _Market, start: int) -> int:
+def _next_candidate(rest: AtRest, market: _Market, start: int) -> int:
     """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``)."""
-    spec = engine.spec
+    spec = rest.spec
     n = market.n
-    held = [(p, market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in engine.holdings.items()
+    held = [(p, market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in rest.holdings.items()
             if q and p in market.cols]
-    unpriced_holding = any(q and p not in market.cols for p, q in engine.holdings.items())
+    unpriced_holding = any(q and p not in market.cols for p, q in rest.holdings.items())
     if unpriced_holding:
         return start
-    cash = engine.cash
-    invested = engine.invested
+    cash = rest.cash
+    invested = rest.invested
     tp, sl = spec.take_profit, spec.stop_loss
     scheduled = spec.mode == "scheduled"
     threshold = spec.threshold
-    if spec.threshold_type == "absolute":
-        bands = {p: threshold / 100.0 for p in spec.weights}
-    else:
-        bands = {p: w * threshold / 100.0 for p, w in spec.weights.items()}
+    bands = {p: spec.threshold_rule.band(w) for p, w in spec.weights.items()}
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
-    unheld_targets = [w for p, w in spec.weights.items() if not engine.holdings.get(p)]
+    unheld_targets = [w for p, w in spec.weights.items() if not rest.holdings.get(p)]
     next_schedule = None
-    if scheduled and engine.started_at is not None and engine.last_schedule is not None:
+    if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
-        due = engine.started_at + (engine.last_schedule + 1) * spec.interval
+        due = rest.started_at + (rest.last_schedule + 1) * spec.interval
         next_schedule = int(np.searchsorted(market.times, due - 1e-6 * spec.interval, side="left"))
-    last_check = engine.last_check
+    last_check = rest.last_check
     block = _FIRST_BLOCK
     s = start
     while s < n:
@@ -208,10 +206,11 @@ def simulate_fast(
         if engine.status == "terminated":
             values.fill(engine, i + 1, n)
             break
-        if not engine.at_rest(prices):
+        rest = engine.at_rest(prices)
+        if rest is None:
             i += 1
             continue
-        k = _next_candidate(engine, market, i + 1)
+        k = _next_candidate(rest, market, i + 1)
         if k > i + 1:
             values.fill(engine, i + 1, k)
             engine.skip_quiet(market.times_list[k - 1], market.prices(k - 1))
@@ -223,7 +222,7 @@ def simulate_fast(
         hodl = spec.investment
     else:
         last = {p: float(market.last_close[p][-1]) for p in market.close_pairs if n and market.ever_closed[p]}
-        hodl = engine.hodl.value(last)
+        hodl = engine.ledger.hodl.value(last)
     return sim_result(engine, spec, market.times_list, final, hodl, values.max_drawdown() * 100)
 
 

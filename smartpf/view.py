@@ -22,26 +22,15 @@ from .report import iso, iso_precise
 
 def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float | None, now: float,
                    reasons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The view's JSON form (percentages in percent). Coins without a price are valued at 0 and say so."""
+    """The view's JSON form (percentages in percent): the core's ``PortfolioView`` (a coin without a price is
+    valued at 0 and shown as "no price"), with the prices' time, the next check and the latest reason."""
     spec = engine.spec
-    status = "terminated" if engine.status == "terminated" else "rebalancing" if engine.op is not None else "running"
-    # a coin without a price (the exchange did not answer) is valued at 0 here, and shown as "no price"
-    value = engine.cash + sum(q * (prices.get(p) or 0.0) for p, q in engine.holdings.items())
-    hodl = engine.hodl.value(prices)
-    invested = engine.invested
-    coins = []
-    for pair in engine._pairs():
-        holding = engine.holdings.get(pair, 0.0)
-        price = prices.get(pair)
-        coin_value = holding * price if price else 0.0
-        actual = coin_value / value * 100 if value > 0 else 0.0
-        target = spec.weights.get(pair, 0.0) * 100
-        band = spec.band(pair) * 100
-        coins.append({"coin": pair.split("/")[0], "pair": pair, "holding": holding, "price": price,
-                      "value": coin_value, "actual_pct": actual, "target_pct": target,
-                      "band_low_pct": max(0.0, target - band), "band_high_pct": target + band,
-                      "deviation_pct": actual - target})
-    if engine.status == "terminated":
+    view = engine.view(prices)
+    status = "terminated" if view.status == "terminated" else "rebalancing" if view.rebalancing else "running"
+    coins = [{"coin": c.coin, "pair": c.pair, "holding": c.amount, "price": c.price, "value": c.value,
+              "actual_pct": c.actual_pct, "target_pct": c.target_pct, "band_low_pct": c.band_low_pct,
+              "band_high_pct": c.band_high_pct, "deviation_pct": c.deviation_pct} for c in view.coins]
+    if view.status == "terminated":
         next_check = None
     elif spec.mode == "scheduled":
         next_check = iso(next_scheduled_time(now, engine.started_at or now, spec.interval))
@@ -50,14 +39,14 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
     latest = (reasons or [None])[-1]
     return {
         "status": status,
-        "value": value,
-        "invested": invested,
-        "profit": value - invested,
-        "profit_pct": (value - invested) / invested * 100 if invested else 0.0,
-        "hodl_value": hodl,
-        "hodl_profit_pct": (hodl - invested) / invested * 100 if invested else 0.0,
-        "cash": engine.cash,  # the bot's idle stake currency: with the coins' weights, 100 %
-        "cash_pct": engine.cash / value * 100 if value > 0 else 0.0,
+        "value": view.value,
+        "invested": view.invested,
+        "profit": view.profit,
+        "profit_pct": view.profit_pct,
+        "hodl_value": view.hodl_value,  # None when a coin of the HODL basket has no price
+        "hodl_profit_pct": view.hodl_profit_pct,
+        "cash": view.cash,  # the bot's idle stake currency: with the coins' weights, 100 %
+        "cash_pct": view.cash_pct,
         "mode": spec.mode,
         "threshold": spec.threshold,
         "threshold_type": spec.threshold_type,
@@ -82,7 +71,7 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
     lines = [
         f"portfolio {portfolio_id}: {view['status']}{age}",
         f"  value {view['value']:.2f} {currency}, invested {view['invested']:.2f}, profit {view['profit']:+.2f} "
-        f"({view['profit_pct']:+.2f} %); HODL {view['hodl_value']:.2f} ({view['hodl_profit_pct']:+.2f} %)",
+        f"({view['profit_pct']:+.2f} %); HODL {_hodl(view)}",
         f"  {view['mode']}, {rule}; next check {view['next_check'] or '-'}; take-profit "
         f"{_opt(view['take_profit'])}, stop-loss {_opt(view['stop_loss'])}",
         f"  {'coin':<6} {'holding':>14} {'price':>12} {'value':>10} {'actual':>8} {'target':>7} {'band':>15}",
@@ -123,3 +112,9 @@ def records_csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def _hodl(view: Mapping[str, Any]) -> str:
+    if view["hodl_value"] is None:
+        return "n/a (a coin of its basket has no price)"
+    return f"{view['hodl_value']:.2f} ({view['hodl_profit_pct']:+.2f} %)"

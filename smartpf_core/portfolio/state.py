@@ -1,11 +1,93 @@
-"""The versioned save / load of a portfolio's state and its migrations."""
+"""The versioned save / load of a portfolio's state and its migrations: the only reader of saved keys.
+
+``save`` writes the keys in the order they have always been written, so a state saved by an earlier
+smartpf of the same version reads and writes back byte for byte.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from ..guard import PriceGuard
+from ..market import MarketRules, Reserves
+from ..records import Hodl, OperationRecord
+from ..spec import PortfolioSpec
+from .ledger import Ledger
+from .operation import Operation
+from .run import Run
+from .states import PortfolioStatus
+
 STATE_VERSION = 2  # 2: portfolio_id (order ids carry it); see _MIGRATIONS
+
+
+def save(run: Run, records: bool = True) -> dict[str, Any]:
+    """The whole state as plain JSON-able values (versioned)."""
+    ledger = run.ledger
+    return {
+        "version": STATE_VERSION,
+        "portfolio_id": run.portfolio_id,
+        "spec": run.spec.to_dict(),
+        "rules": {p: vars(r).copy() for p, r in run.rules.items()},
+        "reserves": run.reserves.to_dict(),
+        "status": run.status,
+        "started_at": run.started_at,
+        "holdings": dict(ledger.holdings),
+        "cash": ledger.cash,
+        "invested": ledger.invested,
+        "pending_withdrawal": ledger.pending_withdrawal,
+        "withdrawn": ledger.withdrawn,
+        "withdrawal_asked": ledger.withdrawal_asked,
+        "withdrawal_kept": ledger.withdrawal_kept,
+        "guard": run.guard.to_dict(),
+        "op": None if run.op is None else run.op.to_dict(),
+        "seq": run.seq,
+        "last_check": run.last_check,
+        "last_schedule": run.last_schedule,
+        "targets_dirty": run.targets_dirty,
+        "hodl": ledger.hodl.to_dict(),
+        "records": [r.to_dict() for r in run.records] if records else [],
+        "termination": run.termination,
+        "counters": {"orders": ledger.orders_filled, "fees": ledger.fees_paid, "turnover": ledger.turnover,
+                     "rebalances": ledger.rebalances},
+    }
+
+
+def load(data: Mapping[str, Any]) -> Run:
+    """A state of any version smartpf wrote, migrated to this one. Raises KeyError, ValueError or TypeError."""
+    data = migrate_state(data)
+    counters = data.get("counters", {})
+    ledger = Ledger(
+        cash=float(data["cash"]),
+        invested=float(data["invested"]),
+        holdings={p: float(q) for p, q in data["holdings"].items()},
+        pending_withdrawal=float(data.get("pending_withdrawal", 0.0)),
+        withdrawn=float(data.get("withdrawn", 0.0)),
+        withdrawal_asked=float(data.get("withdrawal_asked", 0.0)),
+        withdrawal_kept=float(data.get("withdrawal_kept", 0.0)),
+        hodl=Hodl.from_dict(data.get("hodl", {})),
+        orders_filled=int(counters.get("orders", 0)),
+        fees_paid=float(counters.get("fees", 0.0)),
+        turnover=float(counters.get("turnover", 0.0)),
+        rebalances=int(counters.get("rebalances", 0)),
+    )
+    return Run(
+        spec=PortfolioSpec.from_dict(data["spec"]),
+        ledger=ledger,
+        portfolio_id=str(data.get("portfolio_id") or ""),
+        rules={p: MarketRules(**r) for p, r in data.get("rules", {}).items()},
+        reserves=Reserves(**data.get("reserves", {})),
+        status=PortfolioStatus(data["status"]),
+        started_at=data["started_at"],
+        guard=PriceGuard.from_dict(data.get("guard", {})),
+        op=None if data.get("op") is None else Operation.from_dict(data["op"]),
+        seq=int(data["seq"]),
+        last_check=data.get("last_check"),
+        last_schedule=data.get("last_schedule"),
+        targets_dirty=bool(data.get("targets_dirty", False)),
+        records=[OperationRecord.from_dict(r) for r in data.get("records", [])],
+        termination=data.get("termination"),
+    )
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
