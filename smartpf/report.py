@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine, PortfolioSpec, SimResult
+from smartpf_core.portfolio import profit_pct
 from smartpf_core.records import RECORD_COLUMNS, trade_rows
 
 
@@ -40,8 +41,8 @@ def summary_dict(engine: Engine, spec: PortfolioSpec, start: float, end: float, 
         "invested": invested,
         "final_value": final_value,
         "hodl_value": hodl_value,
-        "profit_pct": (final_value - invested) / invested * 100 if invested else 0.0,
-        "hodl_profit_pct": (hodl_value - invested) / invested * 100 if invested else 0.0,
+        "profit_pct": profit_pct(final_value, invested),
+        "hodl_profit_pct": profit_pct(hodl_value, invested),
         "rebalances": metrics.rebalances,
         "orders": metrics.orders,
         "fees": metrics.fees,

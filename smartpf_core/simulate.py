@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .conventions import FREQTRADE
-from .engine import Engine
 from .events import Decision, Fill, Snapshot
 from .market import MarketRules, Reserves
 from .metrics import ValueTracker
+from .portfolio import Engine, profit_pct
 from .spec import PortfolioSpec
 
 EXECUTIONS = ("next-candle", "same-candle")
@@ -109,8 +109,8 @@ def sim_result(engine: Engine, spec: PortfolioSpec, times: Sequence[float], valu
         invested=invested,
         final_value=value,
         hodl_value=hodl,
-        profit_pct=(value - invested) / invested * 100 if invested else 0.0,
-        hodl_profit_pct=(hodl - invested) / invested * 100 if invested else 0.0,
+        profit_pct=profit_pct(value, invested),
+        hodl_profit_pct=profit_pct(hodl, invested),
         rebalances=metrics.rebalances,
         orders=metrics.orders,
         fees=metrics.fees,

@@ -7,7 +7,7 @@ from .engine import AtRest, Engine
 from .ledger import Ledger, Metrics
 from .state import STATE_VERSION, migrate_state
 from .states import IllegalTransition
-from .view import CoinView, PortfolioView
+from .view import CoinView, PortfolioView, profit_pct
 
 __all__ = ["STATE_VERSION", "AtRest", "CoinView", "Engine", "IllegalTransition", "Ledger", "Metrics",
-           "PortfolioView", "migrate_state"]
+           "PortfolioView", "migrate_state", "profit_pct"]
