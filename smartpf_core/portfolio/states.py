@@ -125,11 +125,11 @@ PORTFOLIO: Machine[PortfolioStatus, PortfolioEvent, PortfolioStatus] = Machine("
     (PortfolioStatus.RUNNING, PortfolioEvent.TERMINATED): PortfolioStatus.TERMINATED,
 })
 
-# Only a rebalance or a deposit sells to buy; every other operation that sells (a withdrawal, the exit)
-# is finished when its sells are. The table is per kind of operation because the kinds differ there.
+# A rebalance sells, then buys with what its sells raised (one with nothing to sell starts at its buys);
+# it finishes after its buy phase, even an empty one. Every other operation that sells (a withdrawal,
+# the exit) is finished when its sells are; the initial purchase and a deposit only buy.
 _SELL_THEN_BUY = {
     (Phase.SELL, PhaseEvent.SOLD): Phase.BUY,
-    (Phase.SELL, PhaseEvent.FINISHED): Phase.DONE,
     (Phase.BUY, PhaseEvent.FINISHED): Phase.DONE,
 }
 _SELL_ONLY = {(Phase.SELL, PhaseEvent.FINISHED): Phase.DONE}
@@ -137,7 +137,7 @@ _BUY_ONLY = {(Phase.BUY, PhaseEvent.FINISHED): Phase.DONE}
 OPERATION: Mapping[OpKind, Machine[Phase, PhaseEvent, Phase]] = {
     OpKind.INITIAL: Machine("initial purchase", _BUY_ONLY),
     OpKind.REBALANCE: Machine("rebalance", _SELL_THEN_BUY),
-    OpKind.DEPOSIT: Machine("deposit", _SELL_THEN_BUY),
+    OpKind.DEPOSIT: Machine("deposit", _BUY_ONLY),  # a deposit only buys
     OpKind.WITHDRAW: Machine("withdrawal", _SELL_ONLY),
     OpKind.EXIT: Machine("exit", _SELL_ONLY),
 }
