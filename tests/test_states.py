@@ -7,8 +7,8 @@ is read from its own; a move outside them is a bug, never a market event, so it 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from itertools import product
+from pathlib import Path
 
 import pytest
 
