@@ -32,7 +32,7 @@ def advance(run: Run, snap: Snapshot) -> Decision:
             return done
         # the operation completed: the rules are evaluated on this same tick, no tick passes unchecked
         after = decide(run, snap)
-        return Decision(now, after.orders, after.reason, (*done.notices, *after.notices))
+        return Decision(now, after.orders, after.reason, (*done.notices, *after.notices), checked=after.checked)
     if run.status == PortfolioStatus.NEW:
         return start_initial(run, snap)
     return decide(run, snap)
