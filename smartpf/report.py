@@ -51,6 +51,8 @@ def summary_dict(engine: Engine, spec: PortfolioSpec, start: float, end: float, 
         "first_purchase": iso(engine.started_at) if engine.started_at is not None else None,
         "status": engine.status,
         "termination": engine.termination,
+        # the basket's coins without a price for over a check interval at the end, since their last price
+        "stale": [{"pair": pair, "since": iso(since)} for pair, since in engine.stale.items()],
     }
 
 
@@ -79,6 +81,8 @@ def format_summary(summary: dict[str, Any], spec: PortfolioSpec) -> str:
     if summary.get("termination"):
         info = summary["termination"]
         lines.append(f"  terminated    {info.get('why')} ({info.get('how')})")
+    for coin in summary.get("stale", []):
+        lines.append(f"  stale         {coin['pair']} has had no price since {coin['since']}: no trade since then")
     lines.append("  Values at the close of the last candle, before any exit fee.")
     return "\n".join(lines)
 

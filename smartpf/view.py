@@ -57,6 +57,8 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
         "prices_at": iso(prices_at) if prices_at else None,
         "why_not": None if latest is None else {"code": latest.get("code"), "message": latest.get("message")},
         "coins": coins,
+        # the basket's coins without a price for over a check interval at the bot's last loop
+        "stale": [{"pair": pair, "since": iso(since)} for pair, since in engine.stale.items()],
     }
 
 
@@ -82,6 +84,8 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
                      f"{c['actual_pct']:>7.2f}% {c['target_pct']:>6.2f}% "
                      f"{c['band_low_pct']:>6.2f}-{c['band_high_pct']:.2f}%")
     lines.append(f"  {'cash':<6} {'':>14} {'':>12} {view['cash']:>10.2f} {view['cash_pct']:>7.2f}%")
+    for coin in view.get("stale", []):
+        lines.append(f"  stale: {coin['pair']} has had no price since {coin['since']}: no trade until it has one")
     if view["why_not"]:
         lines.append(f"  why no rebalance: {view['why_not']['message']}")
     return "\n".join(lines)

@@ -62,6 +62,7 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
      (*MAJORS, "ADA/USDT", "DOGE/USDT", "LTC/USDT"), "20250101-20260102"),
     ("benchmarks/fast_backtest.py C (the 100-threshold sweep)", "1h",
      ("BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT"), "20180601-20260502"),
+    ("test_stale: BNB's 1h candles end on 2025-12-01", "1h", ("BTC/USDT", "BNB/USDT"), "20251101-20260102"),
     ("test_backtest_parity 5m-relative", "5m", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"),
      "20250601-20250702"),
     ("test_exchange_rules/test_exchange_e2e: a BTC 40 / XRP 30 / ADA 30 basket on each exchange's rules", "1h",

@@ -17,7 +17,7 @@ A host reads the engine through read-only attributes (``status``, ``ledger``, ``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, NoReturn, TypeVar, overload
 
 from ..events import Decision, Fill, Notice, Order, Reason, Snapshot
@@ -88,6 +88,7 @@ class Engine:
     records = _Read[list[OperationRecord]]()
     termination = _Read[dict[str, Any] | None]()
     last_reason = _Read[Reason | None]()
+    stale = _Read[dict[str, float]]()  # the basket's pairs without a price for over a check interval -> since
     started_at = _Read[float | None]()
     seq = _Read[int]()
     rules = _Read[dict[str, MarketRules]]()
@@ -143,10 +144,14 @@ class Engine:
     # ------------------------------------------------------------------ the tick
     def step(self, snap: Snapshot) -> Decision:
         """Advance to ``snap.time``: continue the operation under way, or decide whether to start one."""
+        run = self._run
         if snap.holdings is not None:
-            self._run.ledger.reconcile(snap.holdings)
-        decision = advance(self._run, snap)
-        self._run.last_reason = decision.reason
+            run.ledger.reconcile(snap.holdings)
+        watched = run.watch_prices(snap) if run.status != PortfolioStatus.TERMINATED else ()
+        decision = advance(run, snap)
+        run.last_reason = decision.reason
+        if watched:
+            decision = replace(decision, notices=(*watched, *decision.notices))
         return decision
 
     # ------------------------------------------------------------------ host reports
@@ -284,6 +289,8 @@ class Engine:
             raise ValueError("skip_quiet: only a running portfolio with no operation under way has quiet ticks")
         for pair in run.pairs():
             run.guard.accept(pair, prices[pair])
+            if pair in run.spec.weights:
+                run.price_seen[pair] = now
         idx = proportional_index(now, run.spec.check_interval)
         if run.last_check is None or idx > run.last_check:
             run.last_check = idx

@@ -22,8 +22,13 @@ from ..spec import PortfolioSpec
 # ------------------------------------------------------------------ reasons
 
 
-def missing_price(pairs: list[str]) -> Reason:
-    return Reason(ev.MISSING_PRICE, f"no valid price for {', '.join(pairs)}; not trading", {"pairs": pairs})
+def missing_price(pairs: list[str], stale: Mapping[str, float] | None = None) -> Reason:
+    since = {p: stale[p] for p in pairs if stale and p in stale}
+    if not since:
+        return Reason(ev.MISSING_PRICE, f"no valid price for {', '.join(pairs)}; not trading", {"pairs": pairs})
+    when = ", ".join(f"{p} since {iso_utc(t)}" for p, t in since.items())
+    return Reason(ev.MISSING_PRICE, f"no valid price for {', '.join(pairs)} (none for {when}); not trading",
+                  {"pairs": pairs, "since": since})
 
 
 def stale_price(pairs: list[str]) -> Reason:
@@ -193,7 +198,34 @@ def stake_change_rejected(old: str, new: str) -> Notice:
     return Notice("rejected", f"stake currency cannot change from {old} to {new} while the bot runs", {})
 
 
+def stale_started(pair: str, since: float) -> Notice:
+    return Notice("stale_started", f"{pair} has had no price since {iso_utc(since)}: no trade until it has one "
+                                   "(is its market halted or gone?)", {"pair": pair, "since": since})
+
+
+def stale_ended(pair: str, since: float, now: float) -> Notice:
+    return Notice("stale_ended", f"{pair} has a price again (none from {iso_utc(since)} to {iso_utc(now)})",
+                  {"pair": pair, "since": since})
+
+
 # ------------------------------------------------------------------ parts of sentences
+
+
+def iso_utc(seconds: float) -> str:
+    """Epoch seconds as ``2025-12-01T00:00:00Z`` (civil-from-days arithmetic: the core reads no clock)."""
+    whole = int(math.floor(seconds))
+    days, rest = divmod(whole, 86400)
+    z = days + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    return f"{year:04d}-{month:02d}-{day:02d}T{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}Z"
+
 
 
 def short_reason(record: OperationRecord) -> str:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import Order, Reason, Snapshot
+from ..events import Notice, Order, Reason, Snapshot
 from ..guard import PriceGuard
 from ..market import MarketRules, Reserves
 from ..planner import Plan, plan_buys
@@ -42,6 +42,11 @@ class Run:
     records: list[OperationRecord] = field(default_factory=list)
     termination: dict[str, Any] | None = None
     last_reason: Reason | None = None
+    # when each pair last had a valid price (not saved), and the basket's pairs without one for more than
+    # a check interval: pair -> the time of its last price (saved while any is stale)
+    price_seen: dict[str, float] = field(default_factory=dict)
+    stale: dict[str, float] = field(default_factory=dict)
+    watch_from: float | None = None
 
     def move(self, event: PortfolioEvent) -> None:
         self.status = PORTFOLIO.transition(self.status, event)
@@ -95,6 +100,32 @@ class Run:
         return record
 
     # ------------------------------------------------------------------ what a tick offers
+    def watch_prices(self, snap: Snapshot) -> tuple[Notice, ...]:
+        """Note which pairs have a valid price; a pair of the basket without one for more than a check interval
+        is stale: say so once when it becomes stale and once when it has a price again."""
+        now = snap.time
+        if self.watch_from is None:
+            self.watch_from = now
+        seen = self.price_seen
+        times = snap.price_times
+        for pair in self.spec.weights:
+            price = snap.prices.get(pair)
+            if price is not None and price > 0 and not math.isinf(price):
+                when = now if times is None else times.get(pair, now)
+                if when > seen.get(pair, -math.inf):
+                    seen[pair] = when
+        notices: list[Notice] = []
+        limit = self.spec.check_interval
+        for pair in self.spec.weights:
+            last = seen.get(pair, self.watch_from)
+            if now - last > limit:
+                if pair not in self.stale:
+                    self.stale[pair] = last
+                    notices.append(say.stale_started(pair, last))
+            elif pair in self.stale:
+                notices.append(say.stale_ended(pair, self.stale.pop(pair), now))
+        return tuple(notices)
+
     def spendable(self, snap: Snapshot) -> float:
         cash = self.ledger.cash
         return cash if snap.spendable is None else min(cash, snap.spendable)
@@ -118,7 +149,7 @@ class Run:
             ):
                 stale.append(pair)
         if missing:
-            return say.missing_price(missing)
+            return say.missing_price(missing, self.stale)
         if stale:
             return say.stale_price(stale)
         return None

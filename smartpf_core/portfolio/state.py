@@ -24,7 +24,7 @@ STATE_VERSION = 2  # 2: portfolio_id (order ids carry it); see _MIGRATIONS
 def save(run: Run, records: bool = True) -> dict[str, Any]:
     """The whole state as plain JSON-able values (versioned)."""
     ledger = run.ledger
-    return {
+    data = {
         "version": STATE_VERSION,
         "portfolio_id": run.portfolio_id,
         "spec": run.spec.to_dict(),
@@ -51,6 +51,9 @@ def save(run: Run, records: bool = True) -> dict[str, Any]:
         "counters": {"orders": ledger.orders_filled, "fees": ledger.fees_paid, "turnover": ledger.turnover,
                      "rebalances": ledger.rebalances},
     }
+    if run.stale:  # (written only then: a state saved before this key existed writes back byte for byte)
+        data["stale"] = dict(run.stale)
+    return data
 
 
 def load(data: Mapping[str, Any]) -> Run:
@@ -87,6 +90,7 @@ def load(data: Mapping[str, Any]) -> Run:
         targets_dirty=bool(data.get("targets_dirty", False)),
         records=[OperationRecord.from_dict(r) for r in data.get("records", [])],
         termination=data.get("termination"),
+        stale={str(p): float(t) for p, t in (data.get("stale") or {}).items()},
     )
 
 
