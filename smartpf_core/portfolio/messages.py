@@ -31,8 +31,13 @@ def missing_price(pairs: list[str], stale: Mapping[str, float] | None = None) ->
                   {"pairs": pairs, "since": since})
 
 
-def stale_price(pairs: list[str]) -> Reason:
-    return Reason(ev.STALE_PRICE, f"stale price for {', '.join(pairs)}; not trading", {"pairs": pairs})
+def stale_price(pairs: list[str], stale: Mapping[str, float] | None = None) -> Reason:
+    since = {p: stale[p] for p in pairs if stale and p in stale}
+    if not since:
+        return Reason(ev.STALE_PRICE, f"stale price for {', '.join(pairs)}; not trading", {"pairs": pairs})
+    when = ", ".join(f"{p} since {iso_utc(t)}" for p, t in since.items())
+    return Reason(ev.STALE_PRICE, f"stale price for {', '.join(pairs)} (no new price for {when}); not trading",
+                  {"pairs": pairs, "since": since})
 
 
 def unconfirmed(jumps: list[Jump], limit: float | None) -> Reason:

@@ -151,5 +151,5 @@ class Run:
         if missing:
             return say.missing_price(missing, self.stale)
         if stale:
-            return say.stale_price(stale)
+            return say.stale_price(stale, self.stale)
         return None
