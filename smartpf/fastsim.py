@@ -74,6 +74,9 @@ class _Market:
                     move = np.abs(col[1:] / col[:-1] - 1.0) * 100.0
                     force[1:] |= ~(move <= limit)
         self.force = force
+        # the first forced tick at or after each tick (n when none): a scheduled portfolio jumps straight on
+        nxt = np.where(force, np.arange(self.n), self.n)
+        self.next_force = np.minimum.accumulate(nxt[::-1])[::-1] if self.n else nxt
         self.check_index = np.floor(self.times / spec.check_interval + 1e-9)
         self.every_tick_checks = bool(self.n < 2 or (np.diff(self.check_index) > 0).all())
 
@@ -109,8 +112,24 @@ class _Values:
         return max(0.0, float(draw.max()))
 
 
-def _next_candidate(rest: AtRest, market: _Market, start: int) -> int:
-    """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``)."""
+def _order_minimums(engine: Engine, spec: PortfolioSpec) -> dict[str, tuple[float, float]]:
+    """Per pair, the smallest order the planner sends at price P: max(fixed, per_unit x P) (``min_order_value``)."""
+    out = {}
+    for pair in {*spec.weights, *engine.rules}:
+        rule = engine.rules.get(pair, MarketRules())
+        order = engine.reserves.order
+        out[pair] = (max(spec.min_trade, rule.min_notional * order), rule.min_amount * order)
+    return out
+
+
+def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping[str, tuple[float, float]]) -> int:
+    """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``).
+
+    A deviation beyond the threshold is a candidate only where some order could clear its minimum: every
+    order the planner sends for a coin is at most that coin's distance to its target (a sell never sells
+    more than the excess, nor a removed coin more than it holds; a buy never buys more than the deficit),
+    so while every distance is under its minimum, the check says ``orders_too_small`` and changes nothing.
+    """
     spec = rest.spec
     n = market.n
     held = [(p, market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in rest.holdings.items()
@@ -132,6 +151,13 @@ def _next_candidate(rest: AtRest, market: _Market, start: int) -> int:
         due = rest.started_at + (rest.last_schedule + 1) * spec.interval
         next_schedule = int(np.searchsorted(market.times, due - 1e-6 * spec.interval, side="left"))
     last_check = rest.last_check
+    if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
+        # only a forced tick (a missing price, a possible jump) or the schedule can act: jump straight there
+        return min(int(market.next_force[start]) if start < n else n, next_schedule, n)
+    # the coins a rebalance could trade: held ones and targeted ones, with what the planner needs of each
+    tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
+                     for p, w in spec.weights.items() if p in market.cols]
+    tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
     block = _FIRST_BLOCK
     s = start
     while s < n:
@@ -169,6 +195,16 @@ def _next_candidate(rest: AtRest, market: _Market, start: int) -> int:
                 boundary[1:] = idx[1:] > idx[:-1]
                 boundary[0] = last_check is None or idx[0] > last_check
                 drift &= boundary
+            if drift.any():
+                tradable = np.zeros(e - s, dtype=bool)
+                for col, qty, target, fixed, per_unit in tradable_cols:
+                    price = col[s:e]
+                    gap = qty * price - target * value_arr
+                    # a buy spends at most the idle cash (no sell can be sent to raise more: see above)
+                    distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
+                    minimum = np.maximum(fixed, per_unit * price)
+                    tradable |= distance + 1e-9 >= minimum * (1 - _REL_MARGIN) - _ABS_MARGIN
+                drift &= tradable
             cand |= drift
         if cand.any():
             return s + int(np.argmax(cand))
@@ -196,6 +232,7 @@ def simulate_fast(
     market = _Market(spec, times, opens, closes)
     engine = Engine(spec, rules, reserves)
     values = _Values(market, spec.investment)
+    minimums = _order_minimums(engine, spec)
     fee = spec.fee
     n = market.n
     i = max(0, first_trade_index)
@@ -210,7 +247,7 @@ def simulate_fast(
         if rest is None:
             i += 1
             continue
-        k = _next_candidate(rest, market, i + 1)
+        k = _next_candidate(rest, market, i + 1, minimums)
         if k > i + 1:
             values.fill(engine, i + 1, k)
             engine.skip_quiet(market.times_list[k - 1], market.prices(k - 1))
