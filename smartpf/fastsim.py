@@ -95,6 +95,14 @@ class _Values:
     def fill(self, engine: Engine, start: int, stop: int) -> None:
         if stop <= start or engine.started_at is None:
             return
+        if stop == start + 1:  # one stepped candle: the same float operations on Python floats (no array set-up)
+            one: float = 0
+            for pair, qty in engine.ledger.holdings.items():
+                if qty:
+                    col = self.market.last_close.get(pair)
+                    one = one + (qty * float(col[start]) if col is not None else 0.0 * qty)
+            self.values[start] = engine.ledger.cash + one
+            return
         total: np.ndarray | float = 0
         for pair, qty in engine.ledger.holdings.items():
             if qty:

@@ -108,15 +108,15 @@ class Run:
             self.watch_from = now
         seen = self.price_seen
         times = snap.price_times
-        for pair in self.spec.weights:
-            price = snap.prices.get(pair)
-            if price is not None and price > 0 and not math.isinf(price):
-                when = now if times is None else times.get(pair, now)
-                if when > seen.get(pair, -math.inf):
-                    seen[pair] = when
+        prices = snap.prices
         notices: list[Notice] = []
         limit = self.spec.check_interval
         for pair in self.spec.weights:
+            price = prices.get(pair)
+            if price is not None and price > 0 and price != math.inf:
+                when = now if times is None else times.get(pair, now)
+                if when >= seen.get(pair, -math.inf):
+                    seen[pair] = when
             last = seen.get(pair, self.watch_from)
             if now - last > limit:
                 if pair not in self.stale:
