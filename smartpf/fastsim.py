@@ -23,6 +23,7 @@ from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult
 from smartpf_core.conventions import FREQTRADE
 from smartpf_core.portfolio import AtRest
 from smartpf_core.simulate import EXECUTIONS, sim_result, trade_tick
+from smartpf_core.triggers import scheduled_index
 
 ENGINES = ("fast", "step")
 _FIRST_BLOCK = 64
@@ -120,6 +121,20 @@ class _Values:
         return max(0.0, float(draw.max()))
 
 
+def _could_trade(cols: list[tuple[np.ndarray, float, float, float, float]], cash: float, k: int) -> bool:
+    """At tick ``k``, could any order clear its minimum (the vectorised test below, for one tick)?"""
+    value = cash
+    for col, qty, _, _, _ in cols:
+        value += qty * float(col[k])
+    for col, qty, target, fixed, per_unit in cols:
+        price = float(col[k])
+        gap = qty * price - target * value
+        distance = gap if gap > 0 else min(-gap, cash)
+        if distance + 1e-9 >= max(fixed, per_unit * price) * (1 - _REL_MARGIN) - _ABS_MARGIN:
+            return True
+    return False
+
+
 def _order_minimums(engine: Engine, spec: PortfolioSpec) -> dict[str, tuple[float, float]]:
     """Per pair, the smallest order the planner sends at price P: max(fixed, per_unit x P) (``min_order_value``)."""
     out = {}
@@ -159,13 +174,19 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
         due = rest.started_at + (rest.last_schedule + 1) * spec.interval
         next_schedule = int(np.searchsorted(market.times, due - 1e-6 * spec.interval, side="left"))
     last_check = rest.last_check
-    if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
-        # only a forced tick (a missing price, a possible jump) or the schedule can act: jump straight there
-        return min(int(market.next_force[start]) if start < n else n, next_schedule, n)
     # the coins a rebalance could trade: held ones and targeted ones, with what the planner needs of each
     tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
                      for p, w in spec.weights.items() if p in market.cols]
     tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
+    if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
+        # only a forced tick (a missing price, a possible jump) or a scheduled instant where some order could
+        # clear its minimum can act: jump straight there (``skip_quiet`` books the instants passed over)
+        forced = int(market.next_force[start]) if start < n else n
+        while next_schedule < min(forced, n) and not _could_trade(tradable_cols, cash, next_schedule):
+            due = rest.started_at + (scheduled_index(float(market.times_list[next_schedule]), rest.started_at,
+                                                     spec.interval) + 1) * spec.interval
+            next_schedule = int(np.searchsorted(market.times, due - 1e-6 * spec.interval, side="left"))
+        return min(forced, next_schedule, n)
     block = _FIRST_BLOCK
     s = start
     while s < n:

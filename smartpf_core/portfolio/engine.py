@@ -25,7 +25,7 @@ from ..guard import PriceGuard
 from ..market import EPS, MarketRules, Reserves
 from ..records import Hodl, OperationRecord
 from ..spec import PortfolioSpec
-from ..triggers import proportional_index
+from ..triggers import proportional_index, scheduled_index
 from . import messages as say
 from . import state
 from .ledger import Ledger, Metrics
@@ -280,9 +280,10 @@ class Engine:
 
         Only valid from ``at_rest`` and when the host has proven that on every skipped tick every price was
         valid and within the guard of the previous one, no exit rule fired, and no due check found a drift
-        beyond the threshold or a schedule boundary (the fast simulator, ``smartpf.fastsim``, proves it with
-        margins and steps the engine on every tick it cannot rule out). The skipped ticks' reasons are not
-        produced (``last_reason`` keeps the last stepped one).
+        beyond the threshold, or a scheduled instant, where some order could clear its minimum (the fast
+        simulator, ``smartpf.fastsim``, proves it with margins and steps the engine on every tick it cannot
+        rule out). A check or a scheduled instant where no order could be sent changes nothing but its index.
+        The skipped ticks' reasons are not produced (``last_reason`` keeps the last stepped one).
         """
         run = self._run
         if run.status != PortfolioStatus.RUNNING or run.op is not None:
@@ -294,6 +295,10 @@ class Engine:
         idx = proportional_index(now, run.spec.check_interval)
         if run.last_check is None or idx > run.last_check:
             run.last_check = idx
+        if run.spec.mode == "scheduled" and run.started_at is not None and run.last_schedule is not None:
+            sidx = scheduled_index(now, run.started_at, run.spec.interval)
+            if sidx > run.last_schedule:  # a scheduled instant passed over: the host proved it could not trade
+                run.last_schedule = sidx
 
     # ------------------------------------------------------------------ figures
     def value(self, prices: Mapping[str, float]) -> float:
