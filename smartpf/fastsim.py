@@ -26,7 +26,7 @@ from smartpf_core.simulate import EXECUTIONS, sim_result, trade_tick
 from smartpf_core.triggers import scheduled_index
 
 ENGINES = ("fast", "step")
-_FIRST_BLOCK = 64
+_FIRST_BLOCK = 512
 _MAX_BLOCK = 1 << 16
 _REL_MARGIN = 1e-7  # a trigger within this (relative) of its limit is checked by the engine itself
 _ABS_MARGIN = 1e-7
