@@ -40,3 +40,27 @@ def test_a_saved_mid_rebalance_resumes_and_finishes():
     decision = engine.step(Snapshot(3780.0, prices))
     assert engine.status == "running" and not engine.pending_orders()
     assert any(n.kind == "rebalance_finished" for n in decision.notices)
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"status": "paused"}, "'paused' is not a valid PortfolioStatus"),
+    ({"op": {"kind": "withdraw", "phase": "buy"}}, "kind withdraw has no buy phase under way"),
+    ({"op": {"kind": "adopt"}}, "kind adopt has no buy phase under way"),
+    ({"op": {"kind": "initial"}}, "status running cannot have an operation of kind initial"),
+    ({"status": "terminated"}, "status terminated cannot have an operation of kind rebalance"),
+    ({"op": {"orders": [{"status": "lost"}]}}, "'lost' is not a valid OrderStatus"),
+])
+def test_a_tampered_state_is_refused_with_a_reason_never_taken_into_a_step(change, why):
+    """A state the machines could not move on from is refused at load (ValueError: the store names it)."""
+    data = json.loads((STATES / "state_v2_mid_rebalance.json").read_text())
+    for key, value in change.items():
+        if key == "op":
+            for k, v in value.items():
+                if k == "orders":
+                    data["op"]["orders"][0].update(v[0])
+                else:
+                    data["op"][k] = v
+        else:
+            data[key] = value
+    with pytest.raises(ValueError, match=why):
+        Engine.from_dict(data)

@@ -65,8 +65,13 @@ class Operation:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Operation:
+        """Raises ValueError for a kind or phase no operation has (a saved state is never trusted)."""
+        kind, phase = OpKind(d["kind"]), Phase(d["phase"])
+        machine = OPERATION.get(kind)
+        if machine is None or not any(machine.can(phase, event) for event in PhaseEvent):
+            raise ValueError(f"operation {d['id']!r}: kind {kind} has no {phase} phase under way")
         orders = [TrackedOrder.from_dict(o) for o in d["orders"]]
-        return cls(d["id"], OpKind(d["kind"]), Phase(d["phase"]), {o.order.id: o for o in orders})
+        return cls(d["id"], kind, phase, {o.order.id: o for o in orders})
 
 
 # the names these had inside the engine, kept importable for code written against them

@@ -16,7 +16,7 @@ from ..spec import PortfolioSpec
 from .ledger import Ledger
 from .operation import Operation
 from .run import Run
-from .states import PortfolioStatus
+from .states import OpKind, PortfolioStatus
 
 STATE_VERSION = 2  # 2: portfolio_id (order ids carry it); see _MIGRATIONS
 
@@ -74,16 +74,21 @@ def load(data: Mapping[str, Any]) -> Run:
         turnover=float(counters.get("turnover", 0.0)),
         rebalances=int(counters.get("rebalances", 0)),
     )
+    status = PortfolioStatus(data["status"])
+    op = None if data.get("op") is None else Operation.from_dict(data["op"])
+    if op is not None and (status == PortfolioStatus.TERMINATED
+                           or (op.kind == OpKind.INITIAL) != (status == PortfolioStatus.NEW)):
+        raise ValueError(f"a portfolio in status {status} cannot have an operation of kind {op.kind} under way")
     return Run(
         spec=PortfolioSpec.from_dict(data["spec"]),
         ledger=ledger,
         portfolio_id=str(data.get("portfolio_id") or ""),
         rules={p: MarketRules(**r) for p, r in data.get("rules", {}).items()},
         reserves=Reserves(**data.get("reserves", {})),
-        status=PortfolioStatus(data["status"]),
+        status=status,
         started_at=data["started_at"],
         guard=PriceGuard.from_dict(data.get("guard", {})),
-        op=None if data.get("op") is None else Operation.from_dict(data["op"]),
+        op=op,
         seq=int(data["seq"]),
         last_check=data.get("last_check"),
         last_schedule=data.get("last_schedule"),
