@@ -96,20 +96,21 @@ class _Values:
     def fill(self, engine: Engine, start: int, stop: int) -> None:
         if stop <= start or engine.started_at is None:
             return
+        ledger = engine.ledger
         if stop == start + 1:  # one stepped candle: the same float operations on Python floats (no array set-up)
             one: float = 0
-            for pair, qty in engine.ledger.holdings.items():
+            for pair, qty in ledger.holdings.items():
                 if qty:
                     col = self.market.last_close.get(pair)
                     one = one + (qty * float(col[start]) if col is not None else 0.0 * qty)
-            self.values[start] = engine.ledger.cash + one
+            self.values[start] = ledger.cash + one
             return
         total: np.ndarray | float = 0
-        for pair, qty in engine.ledger.holdings.items():
+        for pair, qty in ledger.holdings.items():
             if qty:
                 closes = self.market.last_close.get(pair)
                 total = total + (qty * closes[start:stop] if closes is not None else 0.0 * qty)
-        self.values[start:stop] = engine.ledger.cash + total
+        self.values[start:stop] = ledger.cash + total
 
     def max_drawdown(self) -> float:
         values = self.values
@@ -133,6 +134,24 @@ def _could_trade(cols: list[tuple[np.ndarray, float, float, float, float]], cash
         if distance + 1e-9 >= max(fixed, per_unit * price) * (1 - _REL_MARGIN) - _ABS_MARGIN:
             return True
     return False
+
+
+def _tradable_drift(drift: np.ndarray, cand: np.ndarray, cols: list[tuple[np.ndarray, float, float, float, float]],
+                    cash: float, s: int, value_arr: np.ndarray) -> np.ndarray:
+    """``drift`` kept only where some order could clear its minimum. The first drifting tick is tested alone
+    (an unblocked portfolio trades there, and a later one cannot come first); a blocked one, in numpy."""
+    first = int(drift.argmax())
+    if cand[:first].any() or _could_trade(cols, cash, s + first):
+        return drift  # the earliest candidate is already decided: the later drifting ticks cannot matter
+    tradable = np.zeros(len(drift), dtype=bool)
+    for col, qty, target, fixed, per_unit in cols:
+        price = col[s:s + len(drift)]
+        gap = qty * price - target * value_arr
+        # a buy spends at most the idle cash (no sell can be sent to raise more: see _next_candidate)
+        distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
+        minimum = np.maximum(fixed, per_unit * price)
+        tradable |= distance + 1e-9 >= minimum * (1 - _REL_MARGIN) - _ABS_MARGIN
+    return drift & tradable
 
 
 def _order_minimums(engine: Engine, spec: PortfolioSpec) -> dict[str, tuple[float, float]]:
@@ -225,15 +244,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
                 boundary[0] = last_check is None or idx[0] > last_check
                 drift &= boundary
             if drift.any():
-                tradable = np.zeros(e - s, dtype=bool)
-                for col, qty, target, fixed, per_unit in tradable_cols:
-                    price = col[s:e]
-                    gap = qty * price - target * value_arr
-                    # a buy spends at most the idle cash (no sell can be sent to raise more: see above)
-                    distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
-                    minimum = np.maximum(fixed, per_unit * price)
-                    tradable |= distance + 1e-9 >= minimum * (1 - _REL_MARGIN) - _ABS_MARGIN
-                drift &= tradable
+                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr)
             cand |= drift
         if cand.any():
             return s + int(np.argmax(cand))

@@ -16,8 +16,9 @@ A host reads the engine through read-only attributes (``status``, ``ledger``, ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any, Generic, NoReturn, TypeVar, overload
 
 from ..events import Decision, Fill, Notice, Order, Reason, Snapshot
@@ -45,10 +46,12 @@ class _Read(Generic[T]):
         self._in_ledger = ledger
         self._name = field
         self._field = field
+        self._get: Callable[[Engine], T] = attrgetter("_run")
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = name
         self._field = self._field or name
+        self._get = attrgetter(f"_run.ledger.{self._field}" if self._in_ledger else f"_run.{self._field}")
 
     @overload
     def __get__(self, engine: None, owner: type) -> _Read[T]: ...
@@ -57,9 +60,7 @@ class _Read(Generic[T]):
     def __get__(self, engine: Engine | None, owner: type) -> T | _Read[T]:
         if engine is None:
             return self
-        source: object = engine._run.ledger if self._in_ledger else engine._run
-        value: T = getattr(source, self._field)
-        return value
+        return self._get(engine)
 
     def __set__(self, engine: Engine, value: object) -> NoReturn:
         raise AttributeError(f"Engine.{self._name} is read-only: the engine changes it, a host never does")

@@ -109,12 +109,22 @@ class Run:
         seen = self.price_seen
         times = snap.price_times
         prices = snap.prices
+        if times is None:  # (a backtest's tick: every valid price is of this instant)
+            priced = True
+            for pair in self.spec.weights:
+                price = prices.get(pair)
+                if price is not None and price > 0 and price != math.inf:
+                    seen[pair] = now
+                else:
+                    priced = False
+            if priced and not self.stale:
+                return ()
         notices: list[Notice] = []
         limit = self.spec.check_interval
         for pair in self.spec.weights:
             price = prices.get(pair)
-            if price is not None and price > 0 and price != math.inf:
-                when = now if times is None else times.get(pair, now)
+            if times is not None and price is not None and price > 0 and price != math.inf:
+                when = times.get(pair, now)
                 if when >= seen.get(pair, -math.inf):
                     seen[pair] = when
             last = seen.get(pair, self.watch_from)
