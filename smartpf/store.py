@@ -26,7 +26,7 @@ from sqlalchemy import DateTime, Float, Integer, String, Text, func, inspect, se
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from smartpf_core import Engine
-from smartpf_core.engine import migrate_state
+from smartpf_core.portfolio import migrate_state
 from smartpf_core.records import OperationRecord
 
 SCHEMA_VERSION = 1  # of these tables; the engine state inside carries its own version (STATE_VERSION)
@@ -131,9 +131,7 @@ class PortfolioStore:
             engine = Engine.from_dict(migrate_state(data))
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"portfolio {row.id}: the saved state cannot be read ({exc})") from exc
-        engine.records = [*self.records(row.id), *tail]
-        engine.seq = max(engine.seq, row.seq)
-        engine.portfolio_id = row.id
+        engine.identify(row.id, row.seq, [*self.records(row.id), *tail])
         return engine
 
     def records(self, portfolio_id: str) -> list[OperationRecord]:
@@ -144,7 +142,7 @@ class PortfolioStore:
     # writing
     def create(self, engine: Engine, bot_name: str) -> PortfolioRow:
         if not engine.portfolio_id:
-            engine.portfolio_id = new_portfolio_id()
+            engine.identify(new_portfolio_id())
         now = _now()
         row = PortfolioRow(id=engine.portfolio_id, bot_name=bot_name, status=ACTIVE, created_at=now, updated_at=now,
                            schema_version=SCHEMA_VERSION, seq=engine.seq, records_saved=0, state="")

@@ -26,42 +26,32 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
                    reasons: list[dict[str, Any]] | None = None,
                    last_known: Mapping[str, tuple[float, float | None]] | None = None,
                    running: bool = True, last_seen: float | None = None) -> dict[str, Any]:
-    """The view's JSON form (percentages in percent). A coin without a fresh price (the bot is stopped, or the
-    exchange did not answer) is valued at its last known price (``last_known``: pair -> price, time) and
-    marked ``stale``. Without any price for a coin held (none saved yet, never traded) the portfolio's value,
-    profit, HODL and weights are None (shown "n/a"), never a value that counts a coin at 0; such a coin shows
-    price None and value 0 ("no price")."""
+    """The view's JSON form (percentages in percent): the core's ``PortfolioView`` over the freshest price of
+    each coin, with the prices' time, the next check, the fees paid and the latest reason. A coin without a
+    fresh price (the bot is stopped, or the exchange did not answer) is valued at its last known price
+    (``last_known``: pair -> price, time) and marked ``stale``. Without any price for a coin held (none saved
+    yet, never traded) the portfolio's value, profit, HODL and weights are None (shown "n/a"), never a value
+    that counts a coin at 0; such a coin shows price None ("no price")."""
     spec = engine.spec
-    status = ("terminated" if engine.status == "terminated" else "stopped" if not running else
-              "rebalancing" if engine.op is not None else "running")
     known = dict(last_known or {})
     priced: dict[str, float] = {}
     stale: dict[str, float | None] = {}
-    for pair in {*engine._pairs(), *engine._hodl_pairs()}:
+    for pair in {*engine.pairs, *engine.hodl.holdings}:
         if prices.get(pair):
             priced[pair] = float(prices[pair])
         elif pair in known:
             priced[pair], stale[pair] = known[pair]
-    every = all(priced.get(p) for p, q in engine.holdings.items() if q > 0)
-    value = engine.cash + sum(q * (priced.get(p) or 0.0) for p, q in engine.holdings.items()) if every else None
-    hodl_priced = all(priced.get(p) for p, q in engine.hodl.holdings.items() if q > 0)
-    hodl = engine.hodl.value(priced) if hodl_priced else None
-    invested = engine.invested
+    view = engine.view(priced)
+    held_unpriced = any(engine.holdings.get(p, 0.0) > 0 for p in view.unpriced)
+    status = ("terminated" if view.status == "terminated" else "stopped" if not running else
+              "rebalancing" if view.rebalancing else "running")
     fees = [(t.time, t.fee) for r in engine.records for t in r.trades]
-    coins = []
-    for pair in engine._pairs():
-        holding = engine.holdings.get(pair, 0.0)
-        price = priced.get(pair)
-        coin_value = holding * price if price else 0.0
-        actual = None if value is None else coin_value / value * 100 if value > 0 else 0.0
-        target = spec.weights.get(pair, 0.0) * 100
-        band = spec.band(pair) * 100
-        coins.append({"coin": pair.split("/")[0], "pair": pair, "holding": holding, "price": price,
-                      "value": coin_value, "actual_pct": actual, "target_pct": target,
-                      "band_low_pct": max(0.0, target - band), "band_high_pct": target + band,
-                      "deviation_pct": None if actual is None else actual - target, "stale": pair in stale,
-                      "price_at": iso(stale[pair]) if stale.get(pair) else None})
-    if engine.status == "terminated":
+    coins = [{"coin": c.coin, "pair": c.pair, "holding": c.amount, "price": c.price, "value": c.value,
+              "actual_pct": None if held_unpriced else c.actual_pct, "target_pct": c.target_pct,
+              "band_low_pct": c.band_low_pct, "band_high_pct": c.band_high_pct,
+              "deviation_pct": None if held_unpriced else c.deviation_pct, "stale": c.pair in stale,
+              "price_at": iso(stale[c.pair]) if stale.get(c.pair) else None} for c in view.coins]
+    if view.status == "terminated":
         next_check = None
     elif spec.mode == "scheduled":
         next_check = iso(next_scheduled_time(now, engine.started_at or now, spec.interval))
@@ -72,14 +62,14 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
         "status": status,
         "bot": "running" if running else "stopped",
         "last_seen": iso(last_seen) if last_seen else None,  # the bot's last save of this portfolio
-        "value": value,
-        "invested": invested,
-        "profit": None if value is None else value - invested,
-        "profit_pct": None if value is None else (value - invested) / invested * 100 if invested else 0.0,
-        "hodl_value": hodl,
-        "hodl_profit_pct": None if hodl is None else (hodl - invested) / invested * 100 if invested else 0.0,
-        "cash": engine.cash,  # the bot's idle stake currency: with the coins' weights, 100 %
-        "cash_pct": None if value is None else engine.cash / value * 100 if value > 0 else 0.0,
+        "value": None if held_unpriced else view.value,
+        "invested": view.invested,
+        "profit": None if held_unpriced else view.profit,
+        "profit_pct": None if held_unpriced else view.profit_pct,
+        "hodl_value": view.hodl_value,  # None when a coin of the HODL basket has no price
+        "hodl_profit_pct": view.hodl_profit_pct,
+        "cash": view.cash,  # the bot's idle stake currency: with the coins' weights, 100 %
+        "cash_pct": None if held_unpriced else view.cash_pct,
         "mode": spec.mode,
         "threshold": spec.threshold,
         "threshold_type": spec.threshold_type,
@@ -92,6 +82,8 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
         "fees_paid_30d": sum(f for t, f in fees if t >= now - FEE_WINDOW),
         "why_not": None if latest is None else {"code": latest.get("code"), "message": latest.get("message")},
         "coins": coins,
+        # the basket's coins without a price for over a check interval at the bot's last loop
+        "stale": [{"pair": pair, "since": iso(since)} for pair, since in engine.stale.items()],
     }
 
 
@@ -112,8 +104,7 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
     lines = [
         f"portfolio {portfolio_id}: {age}",
         f"  value {_num(view['value'], '.2f')} {currency}, invested {view['invested']:.2f}, profit "
-        f"{_num(view['profit'], '+.2f')} ({_num(view['profit_pct'], '+.2f', ' %')}); HODL "
-        f"{_num(view['hodl_value'], '.2f')} ({_num(view['hodl_profit_pct'], '+.2f', ' %')})"
+        f"{_num(view['profit'], '+.2f')} ({_num(view['profit_pct'], '+.2f', ' %')}); HODL {_hodl(view)}"
         + ("" if view["value"] is not None else " (no saved price for every coin yet)"),
         f"  {view['mode']}, {rule}; next check {view['next_check'] or '-'}; take-profit "
         f"{_opt(view['take_profit'])}, stop-loss {_opt(view['stop_loss'])}",
@@ -129,6 +120,8 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
                      f"{_num(c['actual_pct'], '.2f', '%'):>8} {c['target_pct']:>6.2f}% "
                      f"{c['band_low_pct']:>6.2f}-{c['band_high_pct']:.2f}%{mark}")
     lines.append(f"  {'cash':<6} {'':>14} {'':>12} {view['cash']:>10.2f} {_num(view['cash_pct'], '.2f', '%'):>8}")
+    for coin in view.get("stale", []):
+        lines.append(f"  stale: {coin['pair']} has had no price since {coin['since']}: no trade until it has one")
     if view["why_not"]:
         lines.append(f"  why no rebalance: {view['why_not']['message']}")
     return "\n".join(lines)
@@ -163,3 +156,9 @@ def records_csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def _hodl(view: Mapping[str, Any]) -> str:
+    if view["hodl_value"] is None:
+        return "n/a (a coin of its basket has no price)"
+    return f"{view['hodl_value']:.2f} ({view['hodl_profit_pct']:+.2f} %)"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
+from .threshold import Threshold
 
 SECTION = "smart_portfolio"
 MODES = ("proportional", "scheduled")
@@ -98,22 +99,20 @@ class PortfolioSpec:
     def pairs(self) -> tuple[str, ...]:
         return tuple(self.weights)
 
+    @property
+    def threshold_rule(self) -> Threshold:
+        return Threshold(self.threshold, self.threshold_type)
+
     def describe_threshold(self) -> str:
-        """Always say which threshold type is in force: users of other products are split on it."""
-        if self.threshold_type == "absolute":
-            unit = "percentage point" if self.threshold == 1 else "percentage points"
-            return f"{self.threshold:g} {unit} (absolute)"
-        return f"{self.threshold:g} % of each target (relative)"
+        return self.threshold_rule.describe()
 
     def band(self, pair: str) -> float:
         """Allowed deviation of ``pair``'s weight, as a fraction of the portfolio."""
-        if self.threshold_type == "absolute":
-            return self.threshold / 100.0
-        return self.weights.get(pair, 0.0) * self.threshold / 100.0
+        return self.threshold_rule.band(self.weights.get(pair, 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``smart_portfolio`` section that reproduces this spec (plus stake currency and fee)."""
-        return {
+        saved: dict[str, Any] = {
             "assets": dict(self.allocations),
             "investment": self.investment,
             "mode": self.mode,
@@ -131,6 +130,9 @@ class PortfolioSpec:
             "stake_currency": self.stake_currency,
             "fee": self.fee,
         }
+        if not self.generation:  # a state saved before generations existed loads and saves back byte-identical
+            del saved["generation"]
+        return saved
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioSpec:

@@ -157,9 +157,10 @@ class SmartPortfolio(IStrategy):
             else:
                 logger.info("smartpf: new portfolio %s", _describe(spec))
         else:
-            self.engine.rules.update(rules)
             stale = settings_change_problem(self.engine.spec, spec)  # a stale file, an unasked withdrawal
-            accepted, notices = (False, []) if stale else self.engine.update_spec(spec)
+            if stale:  # the exchange's current rules still apply; the settings in force stay
+                self.engine.update_spec(self.engine.spec, rules)
+            accepted, notices = (False, []) if stale else self.engine.update_spec(spec, rules)
             if not accepted:
                 problems = [stale or n.message for n in notices or [None]]
                 if not self._reload:
@@ -288,7 +289,7 @@ class SmartPortfolio(IStrategy):
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
-            op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
+            op_started = engine.operation_started_at() or 0.0
             blind = self._ask_the_exchange(engine, now, op_started)
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
@@ -408,13 +409,13 @@ class SmartPortfolio(IStrategy):
     def _outside_portfolio(self, pair: str) -> bool:
         """After a rejected reload Freqtrade's whitelist is the edited one while the engine keeps the last
         good settings: the bot as a whole keeps to those, so no entry on a pair outside them."""
-        if self.engine is not None and pair in self.engine._pairs():
+        if self.engine is not None and pair in self.engine.pairs:
             return False
         if f"outside {pair}" not in self._last_message:
             self._last_message[f"outside {pair}"] = 0.0
             logger.warning("smartpf: no entry on %s: it is not in the settings in force (%s); after a rejected "
                            "settings change the last good settings stay in force", pair,
-                           ", ".join(self.engine._pairs()) if self.engine else "none yet")
+                           ", ".join(self.engine.pairs) if self.engine else "none yet")
         return True
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
@@ -496,7 +497,7 @@ class SmartPortfolio(IStrategy):
                                 "note": "an export for other tools; the bot's memory is in its trade database"}
         reason = self.engine.last_reason
         data["reason"] = None if reason is None else {"code": reason.code, "message": reason.message}
-        if prices and all(p in prices for p in self.engine._pairs()):
+        if prices and all(p in prices for p in self.engine.pairs):
             self._details = self.engine.details(prices)
         data["details"] = getattr(self, "_details", None)
         write_state(export_path(self.config["user_data_dir"], self._row.id), data)

@@ -29,7 +29,7 @@ from smartpf import steer
 from smartpf.cli import main
 from smartpf.configfile import load_configs
 from smartpf.store import PortfolioStore
-from smartpf_core import check_config, settings_change_problem
+from smartpf_core import Engine, check_config, settings_change_problem
 
 from .helpers import make_spec, started
 from .pg import postgres  # noqa: F401 - the PostgreSQL server fixture
@@ -248,9 +248,9 @@ def test_a_terminated_portfolio_is_refused_at_once(tmp_path, capsys):
     with Session(create_engine(url)) as session:
         store = PortfolioStore(session)
         row = store.active()
-        engine = store.load(row)
-        engine.status = "terminated"
-        store.save(row, engine)
+        state = store.load(row).to_dict()
+        state["status"] = "terminated"  # a host never sets the engine's status: a terminated state, saved
+        store.save(row, Engine.from_dict(state))
     config = write_config(tmp_path / "config.json", db_url=url)
     started_at = time.monotonic()
     for argv in (["add", "100"], ["set", "--take-profit", "5"], ["terminate", "--keep", "--yes"]):
