@@ -5,15 +5,21 @@ trade database (Freqtrade's open trades) and the portfolio saved in that databas
 holdings). This command reads all three, with the config's own exchange keys (through ccxt, as
 Freqtrade would, the replay exchange's address included), and prints every difference, plus every
 orphan: an order the exchange filled since the portfolio started (at most 23 hours back: Binance
-answers allOrders for 24 hours from its start) that the trade database does not know.
+answers allOrders for 24 hours from its start) that the trade database does not know. In dry-run there is
+no account: the balances are Freqtrade's dry-run wallet (``dry_run_wallet`` plus closed profit, less the
+stake in open trades), so no exchange key is needed. Every difference comes with the command that
+resolves it.
 
-Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 1 when they
-differ, 2 on bad input or an exchange that cannot be read.
+Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 3 when they
+differ (DIFFER), 2 on bad input or an exchange or database that cannot be read, 1 on an unexpected error.
+It only reads: the database is opened read-only.
 
-``--apply`` (the bot stopped) takes the account's amounts as the truth for every coin the account holds less
-of than the portfolio (the rule is the core's, ``smartpf_core.account``): the open trade gets a closed sell of
-the missing amount (so Freqtrade's amount is the account's), the portfolio books it as moved outside the bot
-(``Engine.moved_outside``), and a bot that stopped trading as ``diverged`` resumes on its next start.
+``--apply`` (the bot stopped; live only) adopts this portfolio's orders the trade database lost (a restored
+backup) exactly, then takes the account's amounts as the truth for every coin the account holds less of than
+the portfolio (the rule is the core's, ``smartpf_core.account``): the open trade gets a closed sell of the
+missing amount (so Freqtrade's amount is the account's), the portfolio books it as moved outside the bot
+(``engine.corrections.moved_outside``), and a bot that stopped trading as ``diverged`` resumes on its next start.
+It opens the database read-write, as the bot does.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from typing import Any
 
 from .adapter.reconcile import unknown_fills
 from .portfolio_cli import PortfolioCommandError, _open
+from .report import tidy
+
+DIFFER = 3  # the exchange, the database and the portfolio differ (1 is an unexpected error, 2 bad input)
 
 
 def exchange_client(config: Mapping[str, Any]) -> Any:
@@ -58,20 +67,75 @@ def compare(exchange: Mapping[str, float], database: Mapping[str, float], state:
     return rows
 
 
-def cmd_reconcile(args: argparse.Namespace) -> int:
+def dry_run_balances(config: Mapping[str, Any], stake: str) -> dict[str, float]:
+    """The dry-run wallet, as Freqtrade computes it (freqtrade/wallets.py ``_update_dry``): the configured
+    ``dry_run_wallet`` plus closed profit, less the stake in open trades, and each open trade's coins."""
     from freqtrade.persistence import Trade
 
-    config, url, store = _open(args)
-    row = store.active()
-    engine = store.load(row) if row is not None else None
-    pairs = list(engine.spec.pairs) if engine is not None else list((config.get("exchange") or {})
-                                                                        .get("pair_whitelist") or [])
-    coins = [p.split("/")[0] for p in pairs]
-    state = {p.split("/")[0]: float(a) for p, a in engine.holdings.items()} if engine is not None else {}
-    database: dict[str, float] = {}
-    for trade in Trade.get_trades_proxy(is_open=True):
+    start = config.get("dry_run_wallet", 1000)
+    start_cap = {str(k): float(v) for k, v in start.items()} if isinstance(start, Mapping) else {stake: float(start)}
+    open_trades = Trade.get_trades_proxy(is_open=True)
+    profit = Trade.get_total_closed_profit() + sum(float(t.realized_profit or 0.0) for t in open_trades)
+    totals = dict(start_cap)
+    totals[stake] = start_cap.get(stake, 0.0) + profit - sum(float(t.stake_amount) for t in open_trades)
+    for trade in open_trades:
         coin = trade.pair.split("/")[0]
-        database[coin] = database.get(coin, 0.0) + float(trade.amount)
+        totals[coin] = totals.get(coin, start_cap.get(coin, 0.0)) + float(trade.amount)
+    return totals
+
+
+def _dry_run_steps(config: Mapping[str, Any], pairs: list[str]) -> dict[str, float]:
+    from . import paths
+    from .markets import MarketsError, read_markets
+
+    found = paths.markets_file(str((config.get("exchange") or {}).get("name") or ""))
+    try:
+        rules = read_markets(found).rules if found else {}
+    except MarketsError:
+        rules = {}
+    return {p.split("/")[0]: rules[p].amount_step for p in pairs if p in rules}
+
+
+def advice(rows: list[dict], cash: Mapping[str, Any], orphans: list[dict], dry_run: bool) -> list[str]:
+    """For each kind of difference, the command that resolves it."""
+    out = []
+    for r in rows:
+        if r["agree"]:
+            continue
+        coin = r["coin"]
+        before = len(out)
+        if abs(r["database"] - r["state"]) > 1e-9 * max(1.0, r["database"], r["state"]):
+            out.append(f"{coin}: the trade database and the portfolio differ: with the bot stopped, "
+                       "`smartpf reset -c CONFIG` then `smartpf adopt -c CONFIG` takes the open trades as the "
+                       "portfolio")
+        if r["exchange"] > r["database"] and not dry_run:
+            out.append(f"{coin}: the account holds {r['exchange'] - r['database']:g} more than the open trades: "
+                       "coins outside the portfolio (bought or deposited by hand); the bot leaves them alone; sell "
+                       "or move them on the exchange if they should go")
+        elif r["exchange"] < r["database"]:
+            out.append(f"{coin}: the account holds {r['database'] - r['exchange']:g} less than the open trades "
+                       "(moved out by hand): delete the trade (Freqtrade /delete), then `smartpf reset` and "
+                       "`smartpf adopt` with the bot stopped")
+        if len(out) == before:
+            out.append(f"{coin}: the three records differ (see the table): run `smartpf reconcile` again after the "
+                       "bot's next loop; if it stays, with the bot stopped `smartpf reset` then `smartpf adopt`")
+    if cash.get("state") is not None and cash["exchange"] + 0.005 < cash["state"]:
+        short = cash["state"] - cash["exchange"]
+        setting = "raise dry_run_wallet in the config" if dry_run else f"deposit {short:.2f} {cash['coin']}"
+        out.append(f"{cash['coin']}: the account holds {cash['exchange']:.2f}, less than the portfolio's idle cash "
+                   f"{cash['state']:.2f} (short by {short:.2f}): {setting}, or `smartpf withdraw {short:.2f}` "
+                   "lowers the portfolio's investment by the difference")
+    if orphans:
+        out.append("orphans: a running bot adopts a fill of its own outstanding order by itself; another order was "
+                   "placed by hand: keep the coins (outside the portfolio) or undo it on the exchange")
+    return out
+
+
+def _exchange_side(config: Mapping[str, Any], engine: Any, pairs: list[str]) -> tuple[dict, dict, list, tuple]:
+    """The account's balances, the amount steps and the orphan fills, through ccxt with the config's keys (and
+    the client, the orders read, the order ids the database knows and since when: what ``--apply`` adopts from)."""
+    from freqtrade.persistence import Trade
+
     known = {str(o.order_id) for t in Trade.get_trades_proxy() for o in t.orders if o.order_id}
     client = exchange_client(config)
     # the portfolio's start, at most 23 hours back (Binance answers allOrders for 24 hours from startTime)
@@ -86,19 +150,49 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     totals = {c: float(v or 0.0) for c, v in (balance.get("total") or {}).items()}
     steps = {p.split("/")[0]: float((client.markets.get(p) or {}).get("precision", {}).get("amount") or 0.0)
              for p in pairs}
-    rows = compare(totals, database, state, steps, coins)
     orphans = [{"id": str(o["id"]), "pair": o["symbol"], "side": o["side"], "filled": o.get("filled"),
                 "status": o.get("status"), "time": o.get("datetime")}
                for o in unknown_fills(orders, known, since)]
-    if getattr(args, "apply", False):
-        return apply(args, store, row, engine, totals, client, url, orders, known, since)
+    return totals, steps, orphans, (client, orders, known, since)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from freqtrade.persistence import Trade
+
+    applying = bool(getattr(args, "apply", False))
+    config, url, store = _open(args, read_only=not applying)
+    row = store.active()
+    engine = store.load(row) if row is not None else None
+    pairs = list(engine.spec.pairs) if engine is not None else list((config.get("exchange") or {})
+                                                                        .get("pair_whitelist") or [])
+    coins = [p.split("/")[0] for p in pairs]
+    state = {p.split("/")[0]: float(a) for p, a in engine.holdings.items()} if engine is not None else {}
+    database: dict[str, float] = {}
+    for trade in Trade.get_trades_proxy(is_open=True):
+        coin = trade.pair.split("/")[0]
+        database[coin] = database.get(coin, 0.0) + float(trade.amount)
     stake = str(config.get("stake_currency") or (engine.spec.stake_currency if engine else "USDT"))
-    cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
-    if args.json:
-        print(json.dumps({"database_url": url, "portfolio": row.id if row else None, "coins": rows,
-                          "cash": cash, "orphans": orphans}, indent=2))
+    dry_run = bool(config.get("dry_run", True))
+    if dry_run:  # no exchange account: Freqtrade's dry-run wallet is the balance the bot trades with
+        totals = dry_run_balances(config, stake)
+        steps = _dry_run_steps(config, pairs)
+        orphans: list[dict] = []
     else:
-        print(f"reconcile {url} (portfolio {row.id if row else 'none'}) with {config['exchange'].get('name')}:")
+        totals, steps, orphans, (client, orders, known, since) = _exchange_side(config, engine, pairs)
+        if applying:
+            return apply(args, config, store, row, engine, totals, client, url, orders, known, since)
+    if applying:
+        raise PortfolioCommandError("--apply takes the exchange account's amounts as the truth: a dry-run bot has "
+                                    "no account (its wallet follows the trade database)")
+    rows = compare(totals, database, state, steps, coins)
+    cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
+    fixes = advice(rows, cash, orphans, dry_run)
+    if args.json:
+        print(json.dumps(tidy({"database_url": url, "portfolio": row.id if row else None, "coins": rows,
+                               "cash": cash, "orphans": orphans, "advice": fixes}), indent=2))
+    else:
+        where = "its dry-run wallet" if dry_run else config["exchange"].get("name")
+        print(f"reconcile {url} (portfolio {row.id if row else 'none'}) with {where}:")
         print(f"  {'coin':8} {'exchange':>16} {'database':>16} {'portfolio':>16} {'difference':>16}")
         for r in rows:
             mark = "" if r["agree"] else "   <- differs"
@@ -110,12 +204,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         for o in orphans:
             print(f"  orphan: order {o['id']} {o['side']} {o['filled']} {o['pair']} ({o['status']}, {o['time']}) "
                   "filled on the exchange, not in the trade database")
-        if all(r["agree"] for r in rows) and not orphans:
+        if not fixes:
             print("  the exchange, the trade database and the portfolio agree")
-        else:
-            print("  a running bot adopts a fill of its own outstanding order by itself; any other difference is "
-                  "outside the portfolio (moved or traded by hand): keep it, or sell/move it on the exchange")
-    return 0 if all(r["agree"] for r in rows) and not orphans else 1
+        for line in fixes:
+            print(f"  to resolve: {line}")
+    return 0 if not fixes else DIFFER
 
 
 def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], since: float, now: float) -> list[str]:
@@ -156,14 +249,14 @@ def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], si
                                                   Fill(tag, amount, price, fee_quote, when)))
         lines.append(f"  {history.describe(order, tagged)}: adopted into the trade database as {tag}")
     for op_id, trades in done.items():
-        engine.recovered(op_id, trades, now)
-    dropped = engine.seen_seq(highest)
+        engine.corrections.recovered(op_id, trades, now)
+    dropped = engine.corrections.seen_seq(highest)
     lines += [f"  {order_id}: a later operation followed it; not sent again" for order_id in dropped]
     return lines
 
 
-def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: Mapping[str, float], client: Any,
-          url: str, orders: list[dict], known: set[str], since: float) -> int:
+def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any, engine: Any,
+          totals: Mapping[str, float], client: Any, url: str, orders: list[dict], known: set[str], since: float) -> int:
     """Adopt the orders the database lost, then take the account's amounts as the truth where it holds less than
     the portfolio (see the module doc)."""
     from datetime import UTC
@@ -175,19 +268,21 @@ def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: M
 
     from .adapter import ftdoor
     from .adapter.memory import open_amounts
-    from .portfolio_cli import RUNNING_WITHIN
+    from .portfolio_cli import bot_running, check_bot
 
     if engine is None:
         raise PortfolioCommandError(f"{url} holds no active portfolio: nothing to apply")
-    age = time.time() - row.updated_at.replace(tzinfo=UTC).timestamp()
-    if age < RUNNING_WITHIN and not args.force:
-        raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
-                                    "stop it first (or pass --force)")
+    check_bot(config, url, row, "reconcile --apply")  # even with --force: never another bot's portfolio
+    saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
+    now = time.time()
+    if not args.force and not store.stopped_cleanly(row.id) and bot_running(config, saved_at, now, cautious=True):
+        raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
+                                    "running; stop it first (or pass --force)")
     # first what the database already holds of the operation under way (as the bot's first loop would book it)
     from .adapter.reconcile import reconcile as book_from_database
 
     settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
-                                 time.time(), engine.op_started_at())
+                                 time.time(), engine.operation_started_at() or 0.0)
     for line in settled:
         print(f"  {line}")
     adopted = adopt_lost(engine, client, orders, known, since, time.time())
@@ -195,11 +290,11 @@ def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: M
         print(f"portfolio {row.id}: orders of this portfolio the trade database had lost, adopted exactly:")
         print("\n".join(adopted))
     # the holdings are the database's open trades (net of fees taken in the coin), as at every loop of the bot
-    engine._reconcile(open_amounts(Trade.get_trades_proxy(is_open=True)))
+    engine.corrections.take_holdings(open_amounts(Trade.get_trades_proxy(is_open=True)))
     account = {p: totals.get(p.split("/")[0], 0.0) for p in engine.holdings}
     short = shortfalls(engine.holdings, account, engine.rules, engine.spec.fee)
     if not short:
-        engine.diverged = None
+        engine.corrections.clear_divergence()
         store.save(row, engine)
         print(f"portfolio {row.id}: the account holds at least what the portfolio holds of every coin; nothing "
               "more to apply")
@@ -212,7 +307,7 @@ def apply(args: argparse.Namespace, store: Any, row: Any, engine: Any, totals: M
     # what stays is the account's amount down to the lot step (Freqtrade keeps a trade's amount on the step)
     kept = {s.pair: floor_to_step(s.account, engine.rules[s.pair].amount_step) if s.pair in engine.rules
             else s.account for s in short}
-    record = engine.moved_outside({s.pair: s.held - kept[s.pair] for s in short}, prices, now)
+    record = engine.corrections.moved_outside({s.pair: s.held - kept[s.pair] for s in short}, prices, now)
     for s in short:
         for trade in Trade.get_trades_proxy(pair=s.pair, is_open=True)[:1]:
             gone = float(trade.amount) - kept[s.pair]

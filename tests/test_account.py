@@ -43,7 +43,7 @@ def test_a_withdrawal_outside_stops_trading_says_it_once_and_the_truth_taken_res
     assert restored.diverged == engine.diverged
 
     invested, investment = engine.invested, engine.spec.investment
-    record = engine.moved_outside({"ETH/USDT": eth * 0.6}, PRICES, 5000)
+    record = engine.corrections.moved_outside({"ETH/USDT": eth * 0.6}, PRICES, 5000)
     assert record.kind == "outside" and engine.diverged is None
     assert engine.holdings["ETH/USDT"] == pytest.approx(eth * 0.4)
     assert engine.invested == pytest.approx(invested - eth * 0.6 * 10.0)  # a withdrawal, not a loss
@@ -57,7 +57,7 @@ def test_a_withdrawal_outside_stops_trading_says_it_once_and_the_truth_taken_res
 def test_a_stop_loss_does_not_fire_on_coins_moved_outside():
     engine = started(make_spec(stop_loss=10))
     eth = engine.holdings["ETH/USDT"]
-    engine.moved_outside({"ETH/USDT": eth * 0.6}, PRICES, 100)
+    engine.corrections.moved_outside({"ETH/USDT": eth * 0.6}, PRICES, 100)
     decision = engine.step(Snapshot(3600, PRICES))
     assert engine.status == "running" and engine.termination is None, decision
 
@@ -82,3 +82,36 @@ def test_no_order_while_any_coin_is_short_beyond_dust(btc_share, eth_share, btc_
     assert (decision.reason is not None and decision.reason.code == ev.DIVERGED) == bool(short)
     if short:
         assert decision.orders == ()
+
+
+def test_the_diverged_status_moves_only_through_its_table():
+    """A running portfolio found short moves to status ``diverged`` and back to ``running`` when the account
+    agrees; both moves are in the portfolio's table, and a diverged portfolio cannot be bought or terminated."""
+    from smartpf_core.portfolio import IllegalTransition
+    from smartpf_core.portfolio.states import PORTFOLIO, PortfolioEvent, PortfolioStatus
+
+    engine = started()
+    held = dict(engine.holdings)
+    engine.step(Snapshot(3600, PRICES, balances={**held, "BTC/USDT": 0.0}))
+    assert engine.status == "diverged" and Engine.from_dict(engine.to_dict()).status == "diverged"
+    decision = engine.step(Snapshot(3660, PRICES))  # a tick without balances: still stopped, said already
+    assert decision.orders == () and decision.reason.code == ev.DIVERGED and decision.notices == ()
+    engine.step(Snapshot(3720, PRICES, balances=held))
+    assert engine.status == "running" and "diverged" not in engine.to_dict()
+    for event in (PortfolioEvent.BOUGHT, PortfolioEvent.ADOPTED, PortfolioEvent.TERMINATED, PortfolioEvent.DIVERGED):
+        with pytest.raises(IllegalTransition):
+            PORTFOLIO.transition(PortfolioStatus.DIVERGED, event)
+    with pytest.raises(IllegalTransition):
+        PORTFOLIO.transition(PortfolioStatus.RUNNING, PortfolioEvent.AGREED)
+
+
+def test_a_portfolio_still_buying_stops_the_same_way_but_stays_new():
+    engine = Engine(make_spec(), RULES, portfolio_id="p")
+    orders = engine.step(Snapshot(1000, PRICES)).orders
+    engine.order_placed(orders[0].id)
+    from smartpf_core import Fill
+
+    engine.on_fill(Fill(orders[0].id, orders[0].amount, orders[0].price, 0.0, 1001))
+    decision = engine.step(Snapshot(1060, PRICES, balances={orders[0].pair: 0.0}, open_orders=frozenset()))
+    assert decision.reason.code == ev.DIVERGED and engine.status == "new"
+    assert engine.details(PRICES)["status"] == "diverged" and engine.diverged is not None

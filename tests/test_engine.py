@@ -218,9 +218,9 @@ def test_raising_investment_buys_the_difference_without_sells():
 
 def test_lowering_investment_withdraws_cash_then_sells():
     engine = started()
-    engine.cash += 100  # idle cash (e.g. left by an earlier rebalance)
-    engine.invested += 100
-    engine.spec = make_spec(investment=1100)
+    engine.ledger.cash += 100  # idle cash (e.g. left by an earlier rebalance)
+    engine.ledger.invested += 100
+    engine.update_spec(make_spec(investment=1100))
     engine.update_spec(make_spec(investment=700))
     prices = P0
     d = tick(engine, 120, prices)
@@ -303,4 +303,4 @@ def test_an_operation_whose_record_was_lost_finishes_without_raising():
     (record,) = restored.records
     assert record.id == "init1" and record.finished_at == 1060 and len(record.trades) == 2
     again = Engine.from_dict(data)  # a host matches orders placed since: never later than the real start
-    assert again.op_started_at() == 1000 and Engine(make_spec(), RULES).op_started_at() == 0.0
+    assert again.operation_started_at() == 1000 and Engine(make_spec(), RULES).operation_started_at() is None

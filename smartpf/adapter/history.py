@@ -83,7 +83,7 @@ def check(engine: Engine, user_data_dir: str, exchange: Any | None,
         known = {str(o.order_id) for t in ftdoor.trades_of() for o in t.orders if o.order_id}
         lost, highest = lost_orders(engine, orders, known)
         floor = max(floor, highest)
-    return lost, engine.seen_seq(floor)
+    return lost, engine.corrections.seen_seq(floor)
 
 
 def describe(order: Mapping[str, Any], tagged: client_ids.Tagged) -> str:

@@ -190,7 +190,7 @@ def test_an_imported_purchase_is_booked_from_its_own_entry_tags_once_never_bough
         for o in data["op"]["orders"]:
             o["status"] = status
         engine = Engine.from_dict(data)
-        engine.portfolio_id = "new"  # what the import does
+        engine.identify("new")  # what the import does
         orders = engine.pending_orders()
         trades = {o.pair: [ft_trade(ft_order("buy", tag, filled=o.amount, price=o.price, when=1001))]
                   for o in orders}

@@ -44,7 +44,7 @@ def test_the_start_finds_this_portfolios_orders_the_database_lost():
     """An older copy of the database (the portfolio at rest after the basket) while the exchange holds the basket
     (known), a later rebalance (lost) and orders of others (ignored)."""
     engine = started()
-    engine.portfolio_id = PID
+    engine.identify(PID)
     orders = {"BTC/USDT": [order("1", "BTC/USDT", "buy", f"spf{PID}init1b"),
                            order("4", "BTC/USDT", "buy", f"spf{PID}rb2b", ts=1100),
                            order("5", "BTC/USDT", "buy", "spfffffffffffffrb9b"),  # another portfolio's
@@ -75,7 +75,7 @@ def test_the_engines_own_outstanding_order_is_left_to_the_first_loop_and_adopted
 
 def test_the_export_keeps_the_highest_sequence_and_a_bad_export_is_ignored(tmp_path):
     engine = started()
-    engine.portfolio_id = PID
+    engine.identify(PID)
     assert history.export_seq(str(tmp_path), PID) == 0
     write_state(export_path(tmp_path, PID), {"portfolio_id": PID, "engine": {"seq": 7}})
     assert history.export_seq(str(tmp_path), PID) == 7
@@ -91,13 +91,13 @@ def test_an_operation_a_later_one_followed_is_never_sent_and_its_number_never_ha
     engine = started(make_spec(price_guard=None))
     sells = tick(engine, 1000, {"BTC/USDT": 130.0, "ETH/USDT": 10.0}, fill=False).orders
     assert sells and engine.op is not None and engine.seq == 2
-    dropped = engine.seen_seq(5)
+    dropped = engine.corrections.seen_seq(5)
     assert dropped == [o.id for o in sells] and engine.seq == 5
     decision = engine.step(Snapshot(1060, {"BTC/USDT": 130.0, "ETH/USDT": 10.0}))
     assert all(not o.id.startswith("rb2:") for o in decision.orders)
     later = tick(engine, 1200, {"BTC/USDT": 130.0, "ETH/USDT": 10.0}, fill=False).orders
     assert later and all(o.op_id == "rb6" for o in later)
-    assert engine.seen_seq(3) == [] and engine.seq == 6  # never goes back
+    assert engine.corrections.seen_seq(3) == [] and engine.seq == 6  # never goes back
 
 
 def test_a_recovered_rebalance_is_booked_once_and_its_cash_moves():
@@ -105,13 +105,13 @@ def test_a_recovered_rebalance_is_booked_once_and_its_cash_moves():
     cash, btc, eth = engine.cash, engine.holdings["BTC/USDT"], engine.holdings["ETH/USDT"]
     sell = Order(f"rb2:sell:ETH/USDT@{PID}", "rb2", "ETH/USDT", "sell", 5.0, 10.0)
     buy = Order(f"rb2:buy:BTC/USDT@{PID}", "rb2", "BTC/USDT", "buy", 0.49, 100.0)
-    record = engine.recovered("rb2", [(sell, Fill(sell.id, 5.0, 10.0, 0.05, 900)),
+    record = engine.corrections.recovered("rb2", [(sell, Fill(sell.id, 5.0, 10.0, 0.05, 900)),
                                       (buy, Fill(buy.id, 0.49, 100.0, 0.049, 901))], 1000)
     assert record.kind == "rebalance" and record.trigger == "recovered" and len(record.trades) == 2
     assert engine.cash == pytest.approx(cash + 50 - 0.05 - 49 - 0.049)
     assert engine.holdings == pytest.approx({"BTC/USDT": btc + 0.49, "ETH/USDT": eth - 5.0})
     assert engine.seq == 2 and engine.invested == 1000
     deposit = Order(f"dep3:buy:BTC/USDT@{PID}", "dep3", "BTC/USDT", "buy", 1.0, 100.0)
-    engine.recovered("dep3", [(deposit, Fill(deposit.id, 1.0, 100.0, 0.1, 950))], 1000)
+    engine.corrections.recovered("dep3", [(deposit, Fill(deposit.id, 1.0, 100.0, 0.1, 950))], 1000)
     assert engine.invested == pytest.approx(1100.1) and engine.seq == 3  # paid by the money deposited
     assert engine.cash == pytest.approx(cash + 50 - 0.05 - 49 - 0.049)
