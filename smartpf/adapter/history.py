@@ -12,7 +12,7 @@ found at start among the pair's orders (since the portfolio started, at most 23 
   them exactly. Trading on would repeat them, or book an old fill a second time.
 
 Dry-run has no exchange history: there the readable export (``portfolio-<id>.json``, rewritten every loop beside
-the database) keeps the highest operation number, and only that number is read back. The core's ``seen_seq``
+the database) keeps the highest operation number, and only that number is read back. The core's ``corrections.seen_seq``
 then never hands out those numbers again and drops what the older operation had not yet sent.
 """
 
