@@ -554,6 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     portfolio_cli.add_arguments(p)
     p.add_argument("--json", action="store_true", help='{"coins": [{"coin", "exchange", "database", "state", '
                    '"difference"}], "orphans": [...]}')
+    p.add_argument("--apply", action="store_true", help="take the account's amounts as the truth where it holds "
+                   "less than the portfolio (the bot stopped); a `diverged` bot then resumes")
+    p.add_argument("--force", action="store_true", help="with --apply: even if the portfolio was saved in the "
+                   "last 2 minutes (its bot may be running)")
     p.set_defaults(func=reconcile_cli.cmd_reconcile)
 
     from . import steer

@@ -13,6 +13,13 @@ resolves it.
 Exit code 0 when the three agree (within one lot step per coin) and there is no orphan, 3 when they
 differ (DIFFER), 2 on bad input or an exchange or database that cannot be read, 1 on an unexpected error.
 It only reads: the database is opened read-only.
+
+``--apply`` (the bot stopped; live only) adopts this portfolio's orders the trade database lost (a restored
+backup) exactly, then takes the account's amounts as the truth for every coin the account holds less of than
+the portfolio (the rule is the core's, ``smartpf_core.account``): the open trade gets a closed sell of the
+missing amount (so Freqtrade's amount is the account's), the portfolio books it as moved outside the bot
+(``engine.corrections.moved_outside``), and a bot that stopped trading as ``diverged`` resumes on its next start.
+It opens the database read-write, as the bot does.
 """
 
 from __future__ import annotations
@@ -124,8 +131,9 @@ def advice(rows: list[dict], cash: Mapping[str, Any], orphans: list[dict], dry_r
     return out
 
 
-def _exchange_side(config: Mapping[str, Any], engine: Any, pairs: list[str]) -> tuple[dict, dict, list]:
-    """The account's balances, the amount steps and the orphan fills, through ccxt with the config's keys."""
+def _exchange_side(config: Mapping[str, Any], engine: Any, pairs: list[str]) -> tuple[dict, dict, list, tuple]:
+    """The account's balances, the amount steps and the orphan fills, through ccxt with the config's keys (and
+    the client, the orders read, the order ids the database knows and since when: what ``--apply`` adopts from)."""
     from freqtrade.persistence import Trade
 
     known = {str(o.order_id) for t in Trade.get_trades_proxy() for o in t.orders if o.order_id}
@@ -145,13 +153,14 @@ def _exchange_side(config: Mapping[str, Any], engine: Any, pairs: list[str]) -> 
     orphans = [{"id": str(o["id"]), "pair": o["symbol"], "side": o["side"], "filled": o.get("filled"),
                 "status": o.get("status"), "time": o.get("datetime")}
                for o in unknown_fills(orders, known, since)]
-    return totals, steps, orphans
+    return totals, steps, orphans, (client, orders, known, since)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from freqtrade.persistence import Trade
 
-    config, url, store = _open(args, read_only=True)
+    applying = bool(getattr(args, "apply", False))
+    config, url, store = _open(args, read_only=not applying)
     row = store.active()
     engine = store.load(row) if row is not None else None
     pairs = list(engine.spec.pairs) if engine is not None else list((config.get("exchange") or {})
@@ -169,7 +178,12 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         steps = _dry_run_steps(config, pairs)
         orphans: list[dict] = []
     else:
-        totals, steps, orphans = _exchange_side(config, engine, pairs)
+        totals, steps, orphans, (client, orders, known, since) = _exchange_side(config, engine, pairs)
+        if applying:
+            return apply(args, config, store, row, engine, totals, client, url, orders, known, since)
+    if applying:
+        raise PortfolioCommandError("--apply takes the exchange account's amounts as the truth: a dry-run bot has "
+                                    "no account (its wallet follows the trade database)")
     rows = compare(totals, database, state, steps, coins)
     cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
     fixes = advice(rows, cash, orphans, dry_run)
@@ -195,3 +209,119 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         for line in fixes:
             print(f"  to resolve: {line}")
     return 0 if not fixes else DIFFER
+
+
+def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], since: float, now: float) -> list[str]:
+    """Adopt this portfolio's orders the database lost (a restored copy) exactly: into the open trade of their
+    pair with the engine's tag, and into the portfolio as the operations they carried out. Nothing is changed
+    when one of them has no open trade to go into."""
+    from freqtrade.persistence import Trade
+
+    from smartpf_core import Fill, Order
+
+    from .adapter import ftdoor, history
+
+    by_pair: dict[str, list[dict]] = {}
+    for o in orders:
+        by_pair.setdefault(o["symbol"], []).append(o)
+    lost, highest = history.lost_orders(engine, by_pair, known)
+    homeless = [history.describe(o, t) for o, t in lost if not Trade.get_trades_proxy(pair=o["symbol"], is_open=True)]
+    if homeless:
+        raise PortfolioCommandError("cannot adopt " + "; ".join(homeless) + ": the trade database has no open trade "
+                                    "on its pair; nothing was changed")
+    lines = []
+    done: dict[str, list[tuple[Order, Fill]]] = {}
+    for order, tagged in lost:
+        pair, side = order["symbol"], order["side"]
+        base = pair.split("/")[0]
+        price = float(order.get("average") or order.get("price") or 0.0)
+        fills = [t for t in client.fetch_my_trades(pair, since=int(since * 1000) - 5000)
+                 if str(t.get("order")) == str(order["id"])]
+        fees = [(t.get("fee") or {}) for t in fills]
+        fee_base = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == base)
+        fee_quote = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") != base) + fee_base * price
+        tag = tagged.order_id(pair)
+        (trade,) = Trade.get_trades_proxy(pair=pair, is_open=True)[:1]
+        ftdoor.adopt_order(trade, dict(order), tag, fee_base if side == "buy" else 0.0)
+        amount = float(order.get("filled") or 0.0) - (fee_base if side == "buy" else 0.0)
+        when = (order.get("timestamp") or now * 1000) / 1000.0
+        done.setdefault(tagged.op_id, []).append((Order(tag, tagged.op_id, pair, side, amount, price),
+                                                  Fill(tag, amount, price, fee_quote, when)))
+        lines.append(f"  {history.describe(order, tagged)}: adopted into the trade database as {tag}")
+    for op_id, trades in done.items():
+        engine.corrections.recovered(op_id, trades, now)
+    dropped = engine.corrections.seen_seq(highest)
+    lines += [f"  {order_id}: a later operation followed it; not sent again" for order_id in dropped]
+    return lines
+
+
+def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any, engine: Any,
+          totals: Mapping[str, float], client: Any, url: str, orders: list[dict], known: set[str], since: float) -> int:
+    """Adopt the orders the database lost, then take the account's amounts as the truth where it holds less than
+    the portfolio (see the module doc)."""
+    from datetime import UTC
+
+    from freqtrade.persistence import Trade
+
+    from smartpf_core import floor_to_step
+    from smartpf_core.account import shortfalls
+
+    from .adapter import ftdoor
+    from .adapter.memory import open_amounts
+    from .portfolio_cli import bot_running, check_bot
+
+    if engine is None:
+        raise PortfolioCommandError(f"{url} holds no active portfolio: nothing to apply")
+    check_bot(config, url, row, "reconcile --apply")  # even with --force: never another bot's portfolio
+    saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
+    now = time.time()
+    if not args.force and not store.stopped_cleanly(row.id) and bot_running(config, saved_at, now, cautious=True):
+        raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
+                                    "running; stop it first (or pass --force)")
+    # first what the database already holds of the operation under way (as the bot's first loop would book it)
+    from .adapter.reconcile import reconcile as book_from_database
+
+    settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
+                                 time.time(), engine.operation_started_at() or 0.0)
+    for line in settled:
+        print(f"  {line}")
+    adopted = adopt_lost(engine, client, orders, known, since, time.time())
+    if adopted:
+        print(f"portfolio {row.id}: orders of this portfolio the trade database had lost, adopted exactly:")
+        print("\n".join(adopted))
+    # the holdings are the database's open trades (net of fees taken in the coin), as at every loop of the bot
+    engine.corrections.take_holdings(open_amounts(Trade.get_trades_proxy(is_open=True)))
+    account = {p: totals.get(p.split("/")[0], 0.0) for p in engine.holdings}
+    short = shortfalls(engine.holdings, account, engine.rules, engine.spec.fee)
+    if not short:
+        engine.corrections.clear_divergence()
+        store.save(row, engine)
+        print(f"portfolio {row.id}: the account holds at least what the portfolio holds of every coin; nothing "
+              "more to apply")
+        return 0
+    try:
+        prices = {p: float(client.fetch_ticker(p)["last"]) for p in engine.ledger_pairs()}
+    except Exception as exc:  # noqa: BLE001 - any ccxt failure is one line, exit 2
+        raise PortfolioCommandError(f"cannot read the exchange's prices: {type(exc).__name__}: {exc}") from None
+    now = time.time()
+    # what stays is the account's amount down to the lot step (Freqtrade keeps a trade's amount on the step)
+    kept = {s.pair: floor_to_step(s.account, engine.rules[s.pair].amount_step) if s.pair in engine.rules
+            else s.account for s in short}
+    record = engine.corrections.moved_outside({s.pair: s.held - kept[s.pair] for s in short}, prices, now)
+    for s in short:
+        for trade in Trade.get_trades_proxy(pair=s.pair, is_open=True)[:1]:
+            gone = float(trade.amount) - kept[s.pair]
+            if gone <= 0:
+                continue
+            order = {"id": f"smartpf-{record.id}-{s.pair.split('/')[0]}", "symbol": s.pair, "side": trade.exit_side,
+                     "type": "market", "status": "closed", "amount": gone, "filled": gone, "remaining": 0.0,
+                     "price": prices[s.pair], "average": prices[s.pair], "cost": gone * prices[s.pair],
+                     "timestamp": int(now * 1000)}
+            ftdoor.adopt_order(trade, order, f"{record.id}:sell:{s.pair}@{engine.portfolio_id}", 0.0)
+    store.save(row, engine)
+    print(f"portfolio {row.id}: the account's amounts taken as the truth ({record.id}):")
+    for s in short:
+        print(f"  {s.describe()}: booked as moved outside the bot")
+    print(f"  principal now {engine.invested:.2f} {engine.spec.stake_currency} (the settings' investment is "
+          "unchanged: nothing is bought back); the bot trades again on its next start")
+    return 0

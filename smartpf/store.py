@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Float, Integer, String, Text, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from smartpf_core import Engine
@@ -89,6 +90,11 @@ REASONS_KEPT = 10
 
 class StoreError(Exception):
     """The stored portfolio cannot be read; the message names the portfolio and the database."""
+
+
+class SaveError(Exception):
+    """A write did not reach the database (disk full, locked, unreachable). The store's session is rolled back
+    and usable: what was not saved is written again by the next save."""
 
 
 def new_portfolio_id() -> str:
@@ -169,8 +175,18 @@ class PortfolioStore:
             row.updated_at = _now()
             wrote = True
         if wrote:
-            self.session.commit()
+            self._commit()
         return wrote
+
+    def _commit(self) -> None:
+        """Commit, or roll back and raise SaveError: the rows fall back to what the database holds, so the
+        next save writes the unsaved records and state again (never twice: ``records_saved`` came back too)."""
+        try:
+            self.session.commit()
+        except SQLAlchemyError as exc:
+            self.session.rollback()
+            cause = getattr(exc, "orig", None) or exc
+            raise SaveError(f"{type(cause).__name__}: {str(cause).splitlines()[0]}") from exc
 
     def archive(self, row: PortfolioRow) -> None:
         row.status = ARCHIVED
@@ -202,7 +218,7 @@ class PortfolioStore:
         if rejected is not None:
             row.rejected = json.dumps(rejected, default=str)
         row.updated_at = _now()
-        self.session.commit()
+        self._commit()
 
     # the bot's runs
     def mark_run(self, portfolio_id: str, started: float | None = None, stopped: float | None = None) -> None:

@@ -43,7 +43,8 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
             priced[pair], stale[pair] = known[pair]
     view = engine.view(priced)
     held_unpriced = any(engine.holdings.get(p, 0.0) > 0 for p in view.unpriced)
-    status = ("terminated" if view.status == "terminated" else "stopped" if not running else
+    status = ("terminated" if view.status == "terminated" else "diverged" if view.status == "diverged"
+              else "stopped" if not running else
               "rebalancing" if view.rebalancing else "running")
     fees = [(t.time, t.fee) for r in engine.records for t in r.trades]
     coins = [{"coin": c.coin, "pair": c.pair, "holding": c.amount, "price": c.price, "value": c.value,

@@ -26,6 +26,9 @@ class Snapshot:
     price_times: Mapping[str, float] | None = None
     # The host's free stake balance, if it may be lower than the bot's own cash.
     spendable: float | None = None
+    # Live: the account's amount (free and locked) of each pair's coin; a coin short of the portfolio's
+    # holding stops trading (smartpf_core.account). None = not checked (dry-run, backtest).
+    balances: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,4 @@ TERMINATED = "terminated"
 STALE_PRICE = "stale_price"
 MISSING_PRICE = "missing_price"
 PRICE_UNCONFIRMED = "price_unconfirmed"
+DIVERGED = "diverged"  # the account holds less of a coin than the portfolio: no trading until reconciled

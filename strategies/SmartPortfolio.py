@@ -27,14 +27,15 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import ftdoor
+from smartpf.adapter import ftdoor, history
+from smartpf.adapter.client_ids import client_order_id
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.orphans import OrphanWatch
-from smartpf.adapter.reconcile import entry_tag, fill_from, reconcile
+from smartpf.adapter.reconcile import entry_tag, fill_from, order_entry_tag, reconcile
 from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
 from smartpf.adapter.summary import CandleCloses, write_summary
-from smartpf.store import PortfolioRow, PortfolioStore, StoreError, new_portfolio_id
+from smartpf.store import PortfolioRow, PortfolioStore, SaveError, StoreError, new_portfolio_id
 from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, investment_problems
 from smartpf_core import events as ev
 from smartpf_core.conventions import FREQTRADE
@@ -45,7 +46,7 @@ from smartpf_core.startup import REFUSE, TERMINATED
 logger = logging.getLogger(__name__)
 
 QUIET_REASONS = (ev.BELOW_THRESHOLD, ev.WAITING_FOR_CHECK, ev.NOT_SCHEDULED, ev.IN_PROGRESS, ev.BALANCED,
-                 ev.TERMINATED)
+                 ev.TERMINATED, ev.DIVERGED)  # (diverged: its notice says it once)
 SKIP_MESSAGE_EVERY = 3600.0  # seconds between two messages about the same kind of skipped rebalance
 
 
@@ -109,6 +110,8 @@ class SmartPortfolio(IStrategy):
         self._last_ts: int | None = None
         self._candles = CandleCloses(self._closes)
         self._last_message: dict[str, float] = {}
+        self._io_failing: dict[str, str] = {}  # a write that fails (save, export) -> what was said about it
+        self._sending: dict[tuple[str, str], tuple[str, float]] = {}  # (pair, side) -> engine order id, when
 
     # ------------------------------------------------------------------ start
     @property
@@ -150,13 +153,19 @@ class SmartPortfolio(IStrategy):
             # a backtest's portfolio has no id: its tags stay the plain ones (rb3:sell:ETH/USDT)
             self.engine = Engine(spec, rules, portfolio_id=new_portfolio_id() if self._store is not None else "")
             if self._store is not None:
-                self._row = self._store.create(self.engine, self._bot)
+                try:
+                    self._row = self._store.create(self.engine, self._bot)
+                except SaveError as exc:
+                    raise SmartPortfolioError(f"smartpf: the bot will not start: the new portfolio cannot be saved "
+                                              f"to the trade database ({exc})") from exc
                 logger.info("smartpf: %s; new portfolio %s: %s", memory.decision.message, self._row.id,
                             _describe(spec))
                 self._warn_unmanaged_coins(spec)
             else:
                 logger.info("smartpf: new portfolio %s", _describe(spec))
         else:
+            if not self._reload:
+                self._check_history(self.engine)
             stale = settings_change_problem(self.engine.spec, spec)  # a stale file, an unasked withdrawal
             if stale:  # the exchange's current rules still apply; the settings in force stay
                 self.engine.update_spec(self.engine.spec, rules)
@@ -173,6 +182,8 @@ class SmartPortfolio(IStrategy):
             if not self._reload:  # once per start; a reload says only what changed (above)
                 logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
                             _describe(self.engine.spec))
+        if not self._backtesting and not self.config.get("dry_run", True):
+            ftdoor.name_orders(ftdoor.exchange_of(self.dp), self._client_id_for)
         ftdoor.mark_started(self._bot)
         self._persist()
         if self._store is not None and self._row is not None:
@@ -195,20 +206,52 @@ class SmartPortfolio(IStrategy):
         section = self.config.get("smart_portfolio")
         generation = section.get("generation") if isinstance(section, dict) else None
         if self._store is not None and self._row is not None:
-            self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems,
-                                                          "generation": generation})
+            try:
+                self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems,
+                                                              "generation": generation})
+            except SaveError as exc:
+                logger.warning("smartpf: cannot save the rejected change for `smartpf why` (%s)", exc)
         logger.error(text)
         self.dp.send_msg(text, always_send=True)
 
+    def _check_history(self, engine: Engine) -> None:
+        """Operation ids never repeat and the exchange's history is the truth (smartpf.adapter.history): a trade
+        database behind it (a restored backup) refuses the start, naming the orders and the command."""
+        exchange = None if self.config.get("dry_run", True) else ftdoor.exchange_of(self.dp)
+        try:
+            lost, dropped = history.check(engine, self.config["user_data_dir"], exchange)
+        except history.HistoryUnreadable as exc:
+            raise SmartPortfolioError(f"smartpf: the bot will not start: {exc}") from exc
+        for order_id in dropped:
+            logger.warning("smartpf: %s: a later operation of this portfolio followed it (the database was restored "
+                           "from an older copy): not sent again", order_id)
+        if lost:
+            raise SmartPortfolioError(history.refusal(engine, lost, self.config.get("db_url", "")))
+
+    def _client_id_for(self, pair: str, side: str) -> str | None:
+        """The client order id of the engine order Freqtrade is sending now on ``pair`` (see ftdoor.name_orders)."""
+        sending = self.__dict__.setdefault("_sending", {}).pop((pair, side), None)
+        if sending is None or time.monotonic() - sending[1] > 60.0:
+            return None
+        return client_order_id(sending[0])
+
+    def _sent(self, order: Order) -> None:
+        """The engine's order is handed to Freqtrade now: its client order id goes with it."""
+        self.engine.order_placed(order.id)
+        self.__dict__.setdefault("_sending", {})[(order.pair, order.side)] = (order.id, time.monotonic())
+
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
-        self._store = PortfolioStore(ftdoor.trade_session())
+        self._store = PortfolioStore(ftdoor.own_session())  # a failed save never touches Freqtrade's session
         self._store.create_tables()
         trades = ftdoor.open_trades()
         tags = ftdoor.all_order_tags()
         legacy = legacy_path(self.config["user_data_dir"], self._bot)
         try:
             memory = recall(self._store, open_amounts(trades), tags, legacy, self._bot)
+        except SaveError as exc:
+            raise SmartPortfolioError(f"smartpf: the bot will not start: the imported portfolio cannot be saved to "
+                                      f"the trade database ({exc})") from exc
         except (StoreError, StateFileError) as exc:
             raise SmartPortfolioError(f"smartpf: the bot will not start: {exc}; move the file away (or run "
                                       f"`smartpf reset -c CONFIG`) to let the bot decide without it") from exc
@@ -308,9 +351,13 @@ class SmartPortfolio(IStrategy):
                 logger.warning("smartpf: cannot read the account's balance (%s): no order this loop", exc)
                 self._orders = {}
                 return
+            # the account's coins, so that coins gone from it (moved outside the bot) stop trading (the core decides)
+            balances = {p: float(self.wallets.get_total(p.split("/")[0])) for p in engine.pairs}
+        else:
+            balances = None
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
-                                        spendable=spendable))
+                                        spendable=spendable, balances=balances))
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
         # per-call profit and stake computations) for every open trade: on only in loops where the
@@ -403,7 +450,7 @@ class SmartPortfolio(IStrategy):
         order = self._orders.get(pair)
         if order is None or order.side != "buy" or self.engine.order_status(order.id) != "planned":
             return False
-        self.engine.order_placed(order.id)
+        self._sent(order)
         return True
 
     def _outside_portfolio(self, pair: str) -> bool:
@@ -432,7 +479,7 @@ class SmartPortfolio(IStrategy):
             stake = exit_stake(order.amount, trade.amount, trade.stake_amount, order.full)
         else:
             stake = entry_stake(order.amount, current_rate)
-        self.engine.order_placed(order.id)
+        self._sent(order)
         return stake, order.id
 
     def order_filled(self, pair: str, trade: Trade, order: Any, current_time: datetime, **kwargs: Any) -> None:
@@ -442,14 +489,17 @@ class SmartPortfolio(IStrategy):
         for mine in engine.pending_orders():
             if mine.pair != pair or mine.side != order.ft_order_side:
                 continue
-            if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id)):
+            if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id), order_entry_tag(mine)):
                 # booked in memory; the portfolio is saved once per loop, and after a restart the
                 # trade database (reconcile) brings back any fill the saved state missed
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
                 return
-        logger.info("smartpf: fill on %s (%s) is not one of the portfolio's orders", pair, order.ft_order_tag)
+        key = f"foreign fill {order.order_id}"  # Freqtrade re-reads a known order every loop while a coin is short
+        if key not in self._last_message:
+            self._last_message[key] = current_time.timestamp()
+            logger.info("smartpf: fill on %s (%s) is not one of the portfolio's orders", pair, order.ft_order_tag)
 
     # ------------------------------------------------------------------ reporting
     def _report(self, decision: Any, prices: dict[str, float]) -> None:
@@ -487,11 +537,18 @@ class SmartPortfolio(IStrategy):
         then refresh the JSON export."""
         if self._backtesting or self.engine is None or self._store is None or self._row is None:
             return
-        self._store.save(self._row, self.engine)
-        if prices or reason is not None:
-            why = None if reason is None else {"at": now, "code": reason.code, "message": reason.message,
-                                               "details": dict(reason.details)}
-            self._store.save_view(self._row.id, prices, now, why)
+        try:
+            self._store.save(self._row, self.engine)
+            if prices or reason is not None:
+                why = None if reason is None else {"at": now, "code": reason.code, "message": reason.message,
+                                                   "details": dict(reason.details)}
+                self._store.save_view(self._row.id, prices, now, why)
+        except SaveError as exc:
+            # rolled back on smartpf's own session; the next loop saves again whatever this one could not
+            self._io_problem("save", f"cannot save the portfolio to the trade database ({exc}); the bot keeps "
+                                     "running and saves again every loop")
+        else:
+            self._io_solved("save", "the portfolio is saved to the trade database again")
         data: dict[str, Any] = {"portfolio_id": self._row.id, "bot_name": self._bot,
                                 "engine": self.engine.to_dict(), "updated_at": datetime.now(UTC).isoformat(),
                                 "note": "an export for other tools; the bot's memory is in its trade database"}
@@ -500,7 +557,24 @@ class SmartPortfolio(IStrategy):
         if prices and all(p in prices for p in self.engine.pairs):
             self._details = self.engine.details(prices)
         data["details"] = getattr(self, "_details", None)
-        write_state(export_path(self.config["user_data_dir"], self._row.id), data)
+        path = export_path(self.config["user_data_dir"], self._row.id)
+        try:
+            write_state(path, data)
+        except OSError as exc:  # an export for other tools, never read back: a warning, never a stop
+            self._io_problem("export", f"cannot write the export {path} ({exc.strerror or exc}); the bot keeps "
+                                       "running (the portfolio itself is in the trade database)")
+        else:
+            self._io_solved("export", f"the export {path} is written again")
+
+    def _io_problem(self, what: str, text: str) -> None:
+        """Say a failing write once (again only after it recovered), never every loop."""
+        if what not in self._io_failing:
+            self._io_failing[what] = text
+            logger.warning("smartpf: %s", text)
+
+    def _io_solved(self, what: str, text: str) -> None:
+        if self._io_failing.pop(what, None) is not None:
+            logger.info("smartpf: %s", text)
 
     def _write_summary(self) -> None:
         self._candles.close(self.engine, self._last_ts)

@@ -286,3 +286,21 @@ def test_details_show_actual_vs_target_and_hodl():
     assert btc["target_pct"] == 50 and btc["actual_pct"] == pytest.approx(52.38, abs=0.01)
     assert details["hodl_value"] == pytest.approx(details["value"])
     assert "absolute" in details["threshold"]
+
+
+def test_an_operation_whose_record_was_lost_finishes_without_raising():
+    """Issue 18 item 3: a state with an operation under way but no records (an imported version-1 file) used to
+    raise IndexError in _finish_op on every loop. The record comes back, started with the portfolio."""
+    engine = Engine(make_spec(), RULES, portfolio_id="p")
+    orders = engine.step(Snapshot(1000, {"BTC/USDT": 100.0, "ETH/USDT": 10.0})).orders
+    data = engine.to_dict()
+    data["records"] = []
+    restored = Engine.from_dict(data)
+    for o in orders:
+        restored.on_fill(Fill(o.id, o.amount, o.price, 0.0, 1001))
+    decision = restored.step(Snapshot(1060, {"BTC/USDT": 100.0, "ETH/USDT": 10.0}))
+    assert restored.status == "running" and restored.op is None and decision.orders == ()
+    (record,) = restored.records
+    assert record.id == "init1" and record.finished_at == 1060 and len(record.trades) == 2
+    again = Engine.from_dict(data)  # a host matches orders placed since: never later than the real start
+    assert again.operation_started_at() == 1000 and Engine(make_spec(), RULES).operation_started_at() is None

@@ -65,9 +65,9 @@ def test_a_move_in_the_table_goes_where_the_table_says(machine, state, event):
 
 
 def test_every_pair_of_every_machine_is_tested():
-    """portfolio 3x3, five operation kinds 3x2 each, order 4x3, start 4x5: each pair inside or outside."""
-    assert len(INSIDE) + len(OUTSIDE) == 9 + 5 * 6 + 12 + 20
-    assert len(INSIDE) == 3 + (1 + 2 + 1 + 1 + 1) + 6 + 7
+    """portfolio 4x5, five operation kinds 3x2 each, order 4x3, start 5x5: each pair inside or outside."""
+    assert len(INSIDE) + len(OUTSIDE) == 20 + 5 * 6 + 12 + 25
+    assert len(INSIDE) == 5 + (1 + 2 + 1 + 1 + 1) + 6 + 9
 
 
 def test_the_states_are_saved_as_their_plain_words():

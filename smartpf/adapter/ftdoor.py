@@ -1,9 +1,10 @@
 """Freqtrade's internals, behind one door: everything smartpf relies on beyond the documented strategy API.
 
-- the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects);
+- the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects; smartpf's own session beside it);
 - skipping Freqtrade's defensive deep copy of ``trade`` for callbacks that only read it;
 - switching ``position_adjustment_enable`` per loop, so idle candles cost nothing;
 - which bots already started in this process, so a config reload can be told from a fresh start;
+- the client order id of every order the bot sends (``client_ids``), set on ccxt's ``create_order`` call;
 - Freqtrade's ``ft_bot_cleanup`` at a clean stop (and at a reload), where the strategy records the clean stop
   (``tests/test_steering_safety.py`` checks that Freqtrade still calls it; without it ``smartpf reset`` falls
   back to its 2-minute rule);
@@ -59,6 +60,15 @@ def trade_session() -> Any:
     from freqtrade.persistence import Trade
 
     return Trade.session
+
+
+def own_session() -> Any:
+    """A session of smartpf's own on Freqtrade's database (its engine, a connection of its own): smartpf's
+    commits and rollbacks never touch Freqtrade's session, so a failed save (disk full) cannot leave it
+    unusable. Freqtrade keeps its custom data in a second session the same way."""
+    from sqlalchemy.orm import Session
+
+    return Session(bind=trade_session().get_bind(), autoflush=False)
 
 
 def open_trades() -> list[Any]:
@@ -124,6 +134,40 @@ def position_adjustment(wanted: bool) -> bool:
 def exchange_of(dp: Any) -> Any:
     """Freqtrade's exchange object behind the strategy's DataProvider."""
     return dp._exchange
+
+
+@cache
+def can_name_orders() -> bool:
+    """Does Freqtrade still pass its order parameters to ccxt's ``create_order`` as written for?"""
+    from freqtrade.exchange import Exchange
+
+    ok = is_checked_version() and "self._api.create_order(" in inspect.getsource(Exchange.create_order)
+    if not ok:
+        logger.warning("smartpf: Freqtrade %s places orders differently from %s: the bot's orders go without its "
+                       "client order ids (the start check cannot tell them on the exchange)", freqtrade_version(),
+                       CHECKED_VERSION)
+    return ok
+
+
+def name_orders(exchange: Any, client_id_for: Any) -> bool:
+    """Give every order Freqtrade sends through ``exchange`` the client order id ``client_id_for(pair, side)``
+    returns (nothing when it returns None), by wrapping the ccxt object's ``create_order``. Once per object."""
+    api = getattr(exchange, "_api", None)
+    if api is None or not can_name_orders():
+        return False
+    original = getattr(api.create_order, "_smartpf_original", api.create_order)
+
+    def create_order(symbol: str, type: str, side: str, amount: float, price: float | None = None,  # noqa: A002
+                     params: dict | None = None) -> Any:
+        client_id = client_id_for(symbol, side)
+        params = dict(params or {})
+        if client_id and "clientOrderId" not in params:
+            params["clientOrderId"] = client_id
+        return original(symbol, type, side, amount, price, params)
+
+    create_order._smartpf_original = original  # type: ignore[attr-defined]
+    api.create_order = create_order
+    return True
 
 
 def orders_on_exchange(exchange: Any, pair: str, since: datetime) -> list[dict]:

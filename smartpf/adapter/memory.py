@@ -22,7 +22,7 @@ from .reconcile import ENTRY_TAG
 from .statefile import StateFileError, read_state
 
 # The operation part of an order tag: ``rb12:sell:ETH/USDT@<portfolio>`` -> 12.
-OP_TAG = re.compile(r"^(?:init|rb|dep|wd|exit|adopt)(\d+):")
+OP_TAG = re.compile(r"^(?:init|rb|dep|wd|exit|adopt|out)(\d+):")
 
 
 @dataclass

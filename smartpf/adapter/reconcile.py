@@ -16,6 +16,8 @@ from typing import Any
 
 from smartpf_core import Engine, Fill, Order
 
+from . import client_ids
+
 ENTRY_TAG = "smartpf-entry"
 SLACK = 2.0  # seconds: an order's date may be a little before the operation's start (clock rounding)
 
@@ -23,6 +25,14 @@ SLACK = 2.0  # seconds: an order's date may be a little before the operation's s
 def entry_tag(portfolio_id: str = "") -> str:
     """The entry signal's tag: ``smartpf-entry@<portfolio id>`` (plain ``smartpf-entry`` in backtests)."""
     return f"{ENTRY_TAG}@{portfolio_id}" if portfolio_id else ENTRY_TAG
+
+
+def order_entry_tag(order: Order) -> str:
+    """The entry tag of the portfolio that issued ``order`` (its id ends in ``@<portfolio id>``): an order of a
+    state imported under a new portfolio id, or of smartpf 0.1 (no id: the plain tag), keeps its own."""
+    return entry_tag(order.id.partition("@")[2])
+
+
 CLOSED = ("closed",)
 ENDED = ("canceled", "cancelled", "expired", "rejected")
 
@@ -46,9 +56,11 @@ def fill_from(order: Order, ft_order: Any, trade: Any, when: float) -> Fill:
     return Fill(order.id, amount, price, amount * price * float(rate), done)
 
 
-def find_ft_order(order: Order, trades: Iterable[Any], since: float, entry: str = ENTRY_TAG) -> tuple[Any, Any] | None:
+def find_ft_order(order: Order, trades: Iterable[Any], since: float,
+                  entry: str | Iterable[str] = ENTRY_TAG) -> tuple[Any, Any] | None:
     """The Freqtrade order (and its trade) that carries out ``order``: the latest one with its tag (or, for
     an initial buy, the entry tag) placed at or after ``since``, the start of the order's operation."""
+    entries = {entry} if isinstance(entry, str) else set(entry)
     best = None
     best_time = -1.0
     for trade in trades:
@@ -56,7 +68,7 @@ def find_ft_order(order: Order, trades: Iterable[Any], since: float, entry: str 
             if ft_order.ft_order_side != order.side:
                 continue
             tag = ft_order.ft_order_tag
-            if tag != order.id and not (order.side == "buy" and tag == entry):
+            if tag != order.id and not (order.side == "buy" and tag in entries):
                 continue
             placed = _ts(ft_order.order_date) or 0.0
             if placed < since - SLACK:
@@ -70,10 +82,10 @@ def find_ft_order(order: Order, trades: Iterable[Any], since: float, entry: str 
 def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float) -> list[str]:
     """Bring the engine's outstanding orders in line with the database. Returns log lines."""
     lines: list[str] = []
-    entry = entry_tag(engine.portfolio_id)
     for order in engine.pending_orders():
         status = engine.order_status(order.id)
-        found = find_ft_order(order, trades_by_pair.get(order.pair, []), op_started, entry)
+        entries = {entry_tag(engine.portfolio_id), order_entry_tag(order)}  # the order's and the portfolio's
+        found = find_ft_order(order, trades_by_pair.get(order.pair, []), op_started, entries)
         if found is None:
             if status == "open":
                 engine.order_closed(order.id)
@@ -118,8 +130,11 @@ def owner_of(engine: Engine, orphan: Mapping[str, Any], op_started: float) -> Or
     placed = (orphan.get("timestamp") or 0) / 1000.0
     if placed < op_started - SLACK:
         return None
+    # an order that names its sender (client_ids) is only ever the very order it names
+    tagged = client_ids.parse(client_ids.client_id_of(orphan))
+    named = tagged.order_id(str(orphan.get("symbol"))) if tagged is not None else None
     for order in engine.pending_orders():
         if order.pair == orphan.get("symbol") and order.side == orphan.get("side") and \
-                engine.order_status(order.id) in ("planned", "open"):
+                engine.order_status(order.id) in ("planned", "open") and named in (None, order.id):
             return order
     return None

@@ -386,7 +386,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._send(404, dumps({"code": -1, "msg": f"unknown admin path {path}"}))
                 return
-        except (ValueError, Rejected) as e:
+        except (ValueError, ArithmeticError, Rejected) as e:  # decimal's errors too: nothing moved, a 400
             self._send(400, dumps({"code": -1130, "msg": f"{path}: {e}"}))
             return
         sys.stderr.write(f"smartpf replay: {path[len(ADMIN_PREFIX):]} {req}\n")

@@ -31,6 +31,7 @@ from . import messages as say
 from . import state
 from .ledger import Ledger, Metrics
 from .operation import Operation, TrackedOrder
+from .outside import Corrections, check_account
 from .progress import advance
 from .run import Run
 from .states import OpKind, OrderEvent, OrderStatus, PortfolioEvent, PortfolioStatus
@@ -90,6 +91,7 @@ class Engine:
     termination = _Read[dict[str, Any] | None]()
     last_reason = _Read[Reason | None]()
     stale = _Read[dict[str, float]]()  # the basket's pairs without a price for over a check interval -> since
+    diverged = _Read[dict[str, Any] | None]()  # live: what the account was found short of (outside.py)
     started_at = _Read[float | None]()
     seq = _Read[int]()
     rules = _Read[dict[str, MarketRules]]()
@@ -149,7 +151,7 @@ class Engine:
         if snap.holdings is not None:
             run.ledger.reconcile(snap.holdings)
         watched = run.watch_prices(snap) if run.status != PortfolioStatus.TERMINATED else ()
-        decision = advance(run, snap)
+        decision = check_account(run, snap) or advance(run, snap)
         run.last_reason = decision.reason
         if watched:
             decision = replace(decision, notices=(*watched, *decision.notices))
@@ -182,9 +184,7 @@ class Engine:
             run = self._run
             assert run.op is not None
             trade = run.ledger.book(tracked.order, fill, initial=run.op.kind == OpKind.INITIAL)
-            record = run.find_record(tracked.order.op_id)
-            if record is not None:
-                record.trades.append(trade)
+            run.record_of(run.op, fill.time).trades.append(trade)  # (its record back if a state lost it)
         return True
 
     def _tracked(self, order_id: str) -> TrackedOrder | None:
@@ -197,10 +197,18 @@ class Engine:
         return [] if op is None else [o.order for o in op.outstanding()]
 
     def operation_started_at(self) -> float | None:
-        """When the operation under way started (None when none is)."""
-        op = self._run.op
-        record = None if op is None else self._run.find_record(op.id)
-        return None if record is None else record.started_at
+        """When the operation under way started (None when none is): a host matches only orders placed since.
+        Without its record, the portfolio's start: never later than the operation's real start."""
+        run = self._run
+        if run.op is None:
+            return None
+        record = run.find_record(run.op.id)
+        return record.started_at if record is not None else run.started_at or 0.0
+
+    @property
+    def corrections(self) -> Corrections:
+        """What a host books once the exchange or the account told it better (reconcile, a restored backup)."""
+        return Corrections(self._run)
 
     def order_status(self, order_id: str) -> OrderStatus | None:
         tracked = self._tracked(order_id)

@@ -47,6 +47,8 @@ class Run:
     price_seen: dict[str, float] = field(default_factory=dict)
     stale: dict[str, float] = field(default_factory=dict)
     watch_from: float | None = None
+    # live: what the account was found short of, and since when (see outside.py); saved while it lasts
+    diverged: dict[str, Any] | None = None
 
     def move(self, event: PortfolioEvent) -> None:
         self.status = PORTFOLIO.transition(self.status, event)
@@ -72,12 +74,22 @@ class Run:
         return None
 
     def record_of(self, op: Operation, now: float) -> OperationRecord:
-        """The record of the operation under way (a state saved without it gets one again)."""
+        """The record of the operation under way. A state saved or imported without it (a version-1 file whose
+        records were dropped) gets it back, started with the portfolio: the core never fails on its own state."""
         record = self.find_record(op.id)
         if record is None:
-            record = OperationRecord(op.id, op.kind, "resumed", "its record was not saved", now)
+            started = self.started_at if self.started_at is not None else now
+            record = OperationRecord(op.id, op.kind, "resumed", f"{op.kind} {op.id} resumed from a saved state "
+                                     "(its record was not saved)", started)
             self.records.append(record)
         return record
+
+    def add_finished(self, record: OperationRecord) -> None:
+        """A finished record, before the record of the operation under way (which stays the last)."""
+        if self.op is None or not self.records or self.records[-1].id != self.op.id:
+            self.records.append(record)
+        else:
+            self.records.insert(len(self.records) - 1, record)
 
     def issue(self, op: Operation, plan: Plan, now: float) -> tuple[Order, ...]:
         self.record_of(op, now).skipped.extend(plan.skipped)

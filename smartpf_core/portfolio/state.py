@@ -53,6 +53,8 @@ def save(run: Run, records: bool = True) -> dict[str, Any]:
     }
     if run.stale:  # (written only then: a state saved before this key existed writes back byte for byte)
         data["stale"] = dict(run.stale)
+    if run.diverged:  # (likewise: only while the account disagrees)
+        data["diverged"] = dict(run.diverged)
     return data
 
 
@@ -96,7 +98,16 @@ def load(data: Mapping[str, Any]) -> Run:
         records=[OperationRecord.from_dict(r) for r in data.get("records", [])],
         termination=data.get("termination"),
         stale={str(p): float(t) for p, t in (data.get("stale") or {}).items()},
+        diverged=_diverged(data.get("diverged")),
     )
+
+
+def _diverged(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("shortfalls", []), list):
+        raise ValueError(f"'diverged' is {value!r}, not what the account was found short of")
+    return dict(value)
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:

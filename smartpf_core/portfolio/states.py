@@ -18,12 +18,15 @@ class PortfolioStatus(StrEnum):
     NEW = "new"  # created, the initial purchase not finished
     RUNNING = "running"
     TERMINATED = "terminated"  # for good: it trades no more
+    DIVERGED = "diverged"  # live: the account holds less of a coin than the portfolio; no trading until it agrees
 
 
 class PortfolioEvent(StrEnum):
     BOUGHT = "bought"  # the initial purchase finished
     ADOPTED = "adopted"  # made of positions that already exist (``smartpf adopt``)
     TERMINATED = "terminated"  # an exit (take-profit, stop-loss, terminate) finished
+    DIVERGED = "diverged"  # the account was found short of a coin (moved outside the bot)
+    AGREED = "agreed"  # the account agrees again (the coins are back, or reconcile --apply took its amounts)
 
 
 class OpKind(StrEnum):
@@ -74,6 +77,7 @@ class StartState(StrEnum):
     NEW = "new"
     RUNNING = "running"
     TERMINATED = "terminated"
+    DIVERGED = "diverged"
 
 
 class Evidence(StrEnum):
@@ -123,6 +127,10 @@ PORTFOLIO: Machine[PortfolioStatus, PortfolioEvent, PortfolioStatus] = Machine("
     (PortfolioStatus.NEW, PortfolioEvent.BOUGHT): PortfolioStatus.RUNNING,
     (PortfolioStatus.NEW, PortfolioEvent.ADOPTED): PortfolioStatus.RUNNING,
     (PortfolioStatus.RUNNING, PortfolioEvent.TERMINATED): PortfolioStatus.TERMINATED,
+    # only a running portfolio diverges: one still making its initial purchase stops trading the same way but
+    # stays new (it must resume as new), its divergence told by the saved ``diverged`` record
+    (PortfolioStatus.RUNNING, PortfolioEvent.DIVERGED): PortfolioStatus.DIVERGED,
+    (PortfolioStatus.DIVERGED, PortfolioEvent.AGREED): PortfolioStatus.RUNNING,
 })
 
 # A rebalance sells, then buys with what its sells raised (one with nothing to sell starts at its buys);
@@ -158,5 +166,7 @@ START: Machine[StartState, Evidence, StartAction] = Machine("start decision", {
     (StartState.NEW, Evidence.DISAGREE): StartAction.REFUSE,
     (StartState.RUNNING, Evidence.AGREE): StartAction.RESUME,
     (StartState.RUNNING, Evidence.DISAGREE): StartAction.REFUSE,
+    (StartState.DIVERGED, Evidence.AGREE): StartAction.RESUME,  # and goes on checking the account
+    (StartState.DIVERGED, Evidence.DISAGREE): StartAction.REFUSE,
     (StartState.TERMINATED, Evidence.ANY): StartAction.TERMINATED,
 })

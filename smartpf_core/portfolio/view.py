@@ -102,5 +102,7 @@ def portfolio_view(run: Run, prices: Mapping[str, float]) -> PortfolioView:
         coins.append(CoinView(pair, amount, price, coin_value, coin_value / value * 100 if value > 0 else 0.0,
                               target, max(0.0, target - band), target + band))
     unpriced = tuple(sorted({c.pair for c in coins if c.price is None} | set(hodl_unpriced)))
-    return PortfolioView(run.status, run.op is not None, value, ledger.cash, ledger.invested, hodl, tuple(coins),
+    # (a portfolio still making its initial purchase stays new while diverged: its view says diverged too)
+    status = PortfolioStatus.DIVERGED if run.diverged and run.status == PortfolioStatus.NEW else run.status
+    return PortfolioView(status, run.op is not None, value, ledger.cash, ledger.invested, hodl, tuple(coins),
                          unpriced, ledger.rebalances, run.termination, spec.describe_threshold(), spec.mode)

@@ -168,3 +168,37 @@ def test_crash_point_is_inert_unless_armed(monkeypatch):
     maybe_crash(engine)  # nothing happens
     assert os.getpid()
 
+
+
+def mid_purchase_state(portfolio_id: str = "old") -> dict:
+    """A state saved between the initial purchase's fills and the next loop, then stripped of its records (a
+    version-1 file as imported): the operation under way has no record."""
+    engine = Engine(make_spec(), RULES, portfolio_id=portfolio_id)
+    engine.step(Snapshot(1000, {"BTC/USDT": 100.0, "ETH/USDT": 10.0}))
+    data = engine.to_dict()
+    data["records"] = []
+    return data
+
+
+@pytest.mark.parametrize("status", ["planned", "open"])
+def test_an_imported_purchase_is_booked_from_its_own_entry_tags_once_never_bought_again(status):
+    """Issue 18 item 3: the import gives the portfolio a new id, but its orders were placed under the old one's
+    entry tag (or 0.1's plain tag): they are found, booked once, and nothing is ordered again; finishing the
+    operation without its record never raises."""
+    for old, tag in (("old", f"{ENTRY_TAG}@old"), ("", ENTRY_TAG)):
+        data = mid_purchase_state(old)
+        for o in data["op"]["orders"]:
+            o["status"] = status
+        engine = Engine.from_dict(data)
+        engine.identify("new")  # what the import does
+        orders = engine.pending_orders()
+        trades = {o.pair: [ft_trade(ft_order("buy", tag, filled=o.amount, price=o.price, when=1001))]
+                  for o in orders}
+        lines = reconcile(engine, trades, 1010, 0.0)  # no record: the host looks back to the start
+        assert len(lines) == 2 and all("booked fill" in line for line in lines), lines
+        assert reconcile(engine, trades, 1011, 0.0) == []  # never twice
+        decision = engine.step(Snapshot(1020, {"BTC/USDT": 100.0, "ETH/USDT": 10.0},
+                                        holdings={o.pair: o.amount for o in orders}))
+        assert decision.orders == () and engine.status == "running" and engine.op is None
+        assert [r.id for r in engine.records] == ["init1"] and len(engine.records[0].trades) == 2
+        assert engine.cash == pytest.approx(1000 - sum(o.amount * o.price * 1.001 for o in orders))

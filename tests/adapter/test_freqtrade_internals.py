@@ -93,3 +93,26 @@ def test_the_production_strategy_never_calls_the_crash_hook():
 
     source = (Path(__file__).resolve().parents[2] / "strategies" / "SmartPortfolio.py").read_text()
     assert "maybe_crash" not in source and "SMARTPF_CRASH_POINT" not in source
+
+
+def test_orders_are_sent_through_ccxt_create_order_with_their_client_id():
+    """ftdoor.name_orders wraps the ccxt object's create_order, which Freqtrade calls with its params last; ccxt's
+    Binance sends a clientOrderId param as newClientOrderId."""
+    from types import SimpleNamespace
+
+    import ccxt
+
+    from smartpf.adapter import ftdoor
+
+    assert ftdoor.can_name_orders()
+    calls = []
+    api = SimpleNamespace(create_order=lambda *a: calls.append(a) or {"id": "1"})
+    exchange = SimpleNamespace(_api=api)
+    assert ftdoor.name_orders(exchange, lambda pair, side: "spf0123456789abrb2s" if side == "sell" else None)
+    assert ftdoor.name_orders(exchange, lambda pair, side: "spf0123456789abrb3s" if side == "sell" else None)
+    api.create_order("ETH/USDT", "market", "sell", 0.1, None, {"x": 1})
+    api.create_order("ETH/USDT", "market", "buy", 0.1, None, {})
+    assert calls == [("ETH/USDT", "market", "sell", 0.1, None, {"x": 1, "clientOrderId": "spf0123456789abrb3s"}),
+                     ("ETH/USDT", "market", "buy", 0.1, None, {})]  # wrapped once, by the latest strategy
+    source = inspect.getsource(ccxt.binance.create_order_request)
+    assert "'newClientOrderId', 'clientOrderId'" in source

@@ -201,10 +201,34 @@ def test_two_bots_with_one_name_on_two_databases_keep_their_own_portfolios(tmp_p
             two.stop()
 
 
+def version_1_mid_purchase(bot: DryRun, row: dict) -> dict:
+    """The state smartpf 0.1 saved when stopped between the basket's fills and its next loop (the timing that made
+    the import buy the basket twice): the initial purchase under way, its orders still "planned", nothing booked,
+    no records, no portfolio id. Its database is made the way 0.1 wrote it: the plain entry tag."""
+    engine = json.loads(row["state"])
+    engine.pop("records_tail")
+    engine.pop("portfolio_id")
+    orders = [{"id": f"init1:buy:{o['ft_pair']}", "op_id": "init1", "pair": o["ft_pair"], "side": "buy",
+               "amount": o["amount"], "price": o["average"], "full": False, "status": "planned"}
+              for o in entries(bot)]
+    engine.update(version=1, seq=1, records=[], status="new", holdings={}, cash=1000, invested=1000,
+                  hodl={"holdings": {}, "cash": 1000}, op={"id": "init1", "kind": "initial", "phase": "buy",
+                                                           "orders": orders},
+                  counters={"orders": 0, "fees": 0.0, "turnover": 0.0, "rebalances": 0})
+    import sqlite3
+    con = sqlite3.connect(bot.db)
+    con.execute("UPDATE orders SET ft_order_tag = 'smartpf-entry' WHERE ft_order_tag LIKE 'smartpf-entry@%'")
+    con.execute("UPDATE trades SET enter_tag = 'smartpf-entry'")
+    con.commit()
+    con.close()
+    return engine
+
+
 def test_a_version_1_state_file_is_imported_once_and_an_unreadable_one_is_named(tmp_path):
     """Today's users have `user_data/smartpf/<bot_name>.json` (version 1). An empty one refuses the start naming
     the file; one whose trades are in the database is imported once (sequence past every id the database has
-    seen), then the bot resumes without an order."""
+    seen), then the bot resumes without an order. The file is the one 0.1 left when stopped mid-purchase (the
+    case that bought the basket twice, one run in four under load): deterministic, whatever the timing."""
     with running_replay(clock="replay", scenario={"flat": True}, pairs=PAIRS) as ex:
         bot = DryRun(ex, tmp_path, dict(BASKET))
         bot.start()
@@ -213,14 +237,18 @@ def test_a_version_1_state_file_is_imported_once_and_an_unreadable_one_is_named(
         finally:
             bot.stop()
         (row,) = bot.portfolios()
-        engine = json.loads(row["state"])
-        engine.pop("records_tail")
-        engine.pop("portfolio_id")
-        engine.update(version=1, seq=1, records=[])
+        engine = version_1_mid_purchase(bot, row)
+        amounts = {r["pair"]: r["amount"] for r in bot.sql("SELECT pair, amount FROM trades WHERE is_open = 1")}
         import sqlite3
         con = sqlite3.connect(bot.db)
         con.execute("DELETE FROM smartpf_portfolio")
-        con.execute("UPDATE orders SET ft_order_tag = 'rb7:sell:ETH/USDT' WHERE id = 1")  # an id seen before
+        con.execute("DELETE FROM smartpf_record")
+        # an id seen before: an old rebalance sell the exchange cancelled (it moved nothing)
+        con.execute("INSERT INTO orders (ft_trade_id, ft_order_side, ft_pair, ft_is_open, ft_amount, ft_price, "
+                    "order_id, status, symbol, order_type, side, price, amount, filled, remaining, cost, order_date, "
+                    "ft_order_tag) SELECT ft_trade_id, 'sell', ft_pair, 0, ft_amount, ft_price, 'v1-old-sell', "
+                    "'canceled', symbol, order_type, 'sell', price, amount, 0, amount, 0, order_date, "
+                    "'rb7:sell:ETH/USDT' FROM orders WHERE ft_pair = 'ETH/USDT' LIMIT 1")
         con.commit()
         con.close()
         legacy = legacy_path(bot.user_data, json.loads(bot.config_path.read_text())["bot_name"])
@@ -235,9 +263,52 @@ def test_a_version_1_state_file_is_imported_once_and_an_unreadable_one_is_named(
         try:
             bot.wait_for("the resume", lambda: bot.says("resumed portfolio"))
             assert bot.says("imported the state file")
+            bot.wait_for("the purchase booked", lambda: bot.state().get("engine", {}).get("status") == "running")
             assert_quiet(bot)
             (row,) = bot.portfolios()
             assert row["seq"] >= 7  # never hands out rb7 again
+            state = bot.state()["engine"]
+            assert state["holdings"] == pytest.approx(amounts) and 0 < state["cash"] < 20  # booked once, not twice
+            assert [r["id"] for r in state["records"]] == ["init1"] and not bot.says("Traceback")
         finally:
             bot.stop()
         assert not legacy.exists() and list(legacy.parent.glob(f"{legacy.name}.imported-*"))
+
+
+def test_a_restored_database_never_hands_out_an_operation_id_again(tmp_path):
+    """Issue 18 item 4 (dry-run): a backup taken after the basket, a rebalance (rb2), the backup put back. The
+    rebalance the restored database still needs gets a new id (rb3): rb2's orders are never placed twice."""
+    import sqlite3
+
+    def copy(source, target):
+        src, dst = sqlite3.connect(source), sqlite3.connect(target)
+        src.backup(dst)
+        src.close()
+        dst.close()
+
+    def rebalanced():
+        return any(o["ft_order_side"] == "buy" for o in bot.filled("rb"))
+
+    scenario = {"flat": True, "events": [{"pair": "ETH/USDT", "at": "25s", "change_pct": 20}]}
+    with running_replay(clock="replay", scenario=scenario, pairs=PAIRS) as ex:
+        bot = DryRun(ex, tmp_path, dict(BASKET))
+        backup = tmp_path / "backup.sqlite"
+        bot.start()
+        try:
+            basket_bought(bot)
+            copy(bot.db, backup)
+            bot.wait_for("the rebalance", rebalanced)
+        finally:
+            bot.stop()
+        first = {o["ft_order_tag"] for o in bot.filled("rb")}
+        assert first and all(t.startswith("rb2:") for t in first)
+        copy(backup, bot.db)
+        assert not bot.filled("rb")  # the database is back before the rebalance
+        bot.start()
+        try:
+            bot.wait_for("the rebalance of the restored database", rebalanced)
+        finally:
+            bot.stop()
+        again = {o["ft_order_tag"] for o in bot.filled("rb")}
+        assert again and not again & first, (first, again)
+        assert all(t.startswith("rb3:") for t in again), again

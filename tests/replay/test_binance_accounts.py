@@ -166,6 +166,26 @@ def test_admin_moves_and_bad_input(live):
     assert live.alive()
 
 
+def test_an_amount_the_account_cannot_hold_is_refused_and_changes_nothing(live):
+    """1e308 (and NaN, infinity, negative, zero, finer than 8 decimals, beyond the most a balance holds) answers
+    400 naming the path; the balances are unchanged and the account endpoints keep answering."""
+    before = live.account()["balances"]
+    bodies = [{"asset": "USDT", "amount": 1e308}, {"asset": "USDT", "amount": "1e308"},
+              {"asset": "ETH", "amount": "NaN"}, {"asset": "USDT", "amount": "Infinity"},
+              {"asset": "USDT", "amount": "-5"}, {"asset": "USDT", "amount": 0},
+              {"asset": "USDT", "amount": "1e-20"}, {"asset": "USDT", "amount": "1e16"},
+              {"asset": "USDT", "amount": True}, {"asset": "USDT", "amount": None}]
+    for path in ("/_smartpf/deposit", "/_smartpf/withdraw"):
+        for body in bodies:
+            status, answer = live.post(path, body)
+            assert status == 400 and path in answer["msg"], (path, body, status, answer)
+    status, answer = live.post("/_smartpf/deposit", {"asset": "USDT", "amount": "999999999999999"})
+    assert status == 400 and "most one balance may hold" in answer["msg"]  # 1e15 with what is already there
+    assert live.account()["balances"] == before
+    assert signed(live, "GET", "/api/v3/account", {"timestamp": int(time.time() * 1000)})[0] == 200
+    assert client(live).fetch_balance()["USDT"]["free"] == pytest.approx(float(before["USDT"]["free"]))
+
+
 def test_partial_fills_and_the_ledger_survive_a_restart(tmp_path):
     ledger = tmp_path / "ledger.json"
     with running_replay(clock="replay", pairs=PAIRS, accounts=True, partial_fills=3, ledger=ledger) as ex:

@@ -6,6 +6,9 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal(0)
 EIGHT = Decimal("0.00000001")
+# The most one balance may hold: it prints with its 8 decimals within Decimal's 28 digits (fmt8), far above
+# any real account. An admin move beyond it, or finer than 8 decimals, is refused and changes nothing.
+MAX_BALANCE = Decimal(10) ** 15
 
 
 def dec(value: object) -> Decimal:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from decimal import ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from pathlib import Path
 
 from smartpf.replay.exchange.accounts import Balances
-from smartpf.replay.exchange.amounts import EIGHT, ZERO, dec, floor_step, round8
+from smartpf.replay.exchange.amounts import EIGHT, MAX_BALANCE, ZERO, dec, floor_step, round8
 from smartpf.replay.exchange.filters import SymbolRules
 from smartpf.replay.exchange.ledger import LedgerWriter, read_ledger
 from smartpf.replay.exchange.orders import Order, Trade
@@ -330,15 +330,17 @@ class ExchangeSimulator:
 
     # ------------------------------------------------------------------ the operator's moves
     def deposit(self, asset: str, amount: Decimal) -> None:
-        if amount <= 0:
-            raise Rejected(INVALID_AMOUNT, "amount must be more than 0")
+        _check_move(amount)
         with self._lock:
+            held = self.balances.get_free(asset) + self.balances.get_locked(asset)
+            if held + amount > MAX_BALANCE:
+                raise Rejected(INVALID_AMOUNT, f"{asset} would hold {held + amount:E}, more than the most one "
+                                               f"balance may hold ({MAX_BALANCE:E})")
             self.balances.credit(asset, amount)
             self._save()
 
     def withdraw(self, asset: str, amount: Decimal) -> None:
-        if amount <= 0:
-            raise Rejected(INVALID_AMOUNT, "amount must be more than 0")
+        _check_move(amount)
         with self._lock:
             if self.balances.get_free(asset) < amount:
                 raise Rejected(INSUFFICIENT_BALANCE, f"{asset} free {self.balances.get_free(asset)} < {amount}")
@@ -379,3 +381,15 @@ def parse_balances(items: list[str]) -> dict[str, Decimal]:
             raise ValueError(f"--balance {item!r}: must be ASSET=AMOUNT with an amount >= 0, e.g. USDT=10000")
         out[asset] = out.get(asset, ZERO) + value
     return out
+
+
+def _check_move(amount: Decimal) -> None:
+    """An operator's deposit or withdrawal: a finite amount above 0, at most the most a balance holds, in
+    whole units of 0.00000001 (what the account prints). Anything else is refused before any balance moves."""
+    if not amount.is_finite() or amount <= 0:
+        raise Rejected(INVALID_AMOUNT, "amount must be more than 0")
+    if amount > MAX_BALANCE:
+        raise Rejected(INVALID_AMOUNT, f"amount {amount:E} is more than the most one balance may hold "
+                                       f"({MAX_BALANCE:E})")
+    if amount != amount.quantize(EIGHT, rounding=ROUND_DOWN):
+        raise Rejected(INVALID_AMOUNT, f"amount {amount} has more than 8 decimals")
