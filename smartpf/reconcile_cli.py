@@ -40,6 +40,14 @@ def exchange_client(config: Mapping[str, Any]) -> Any:
     return getattr(ccxt, name)(settings)
 
 
+def orders_since(client: Any, pair: str, since_ms: int) -> list[dict]:
+    """The pair's orders since ``since_ms``: ``fetch_orders``, or (OKX has none) the closed and the open ones,
+    as Freqtrade reads them."""
+    if client.has.get("fetchOrders"):
+        return list(client.fetch_orders(pair, since=since_ms))
+    return [*client.fetch_closed_orders(pair, since=since_ms), *client.fetch_open_orders(pair, since=since_ms)]
+
+
 def compare(exchange: Mapping[str, float], database: Mapping[str, float], state: Mapping[str, float],
             steps: Mapping[str, float], coins: list[str]) -> list[dict]:
     """One row per coin: the three amounts and ``difference`` = exchange - database; ``agree`` when all
@@ -74,7 +82,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     try:
         client.load_markets()
         balance = client.fetch_balance()
-        orders = [o for p in pairs for o in client.fetch_orders(p, since=int(since * 1000) - 5000)]
+        orders = [o for p in pairs for o in orders_since(client, p, int(since * 1000) - 5000)]
     except Exception as exc:  # noqa: BLE001 - any ccxt failure is one line, exit 2
         raise PortfolioCommandError(f"cannot read the exchange {config['exchange'].get('name')} with the config's "
                                     f"keys: {type(exc).__name__}: {exc}") from None

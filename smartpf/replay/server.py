@@ -363,7 +363,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, dumps({
                 "balances": balances.to_dict(), "orders": [binance.order_json(o) for o in orders],
                 "trades": [binance.trade_json(t) for t in trades], "rejections": rejections, "halted": halted,
-                "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills}))
+                "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills,
+                "steps": {r.base: str(r.step) for r in sim.rules.values()}}))
             return
         if self.command != "POST":
             self._send(405, dumps({"code": -1, "msg": f"{path}: use POST with a JSON object"}))
