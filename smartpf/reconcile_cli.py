@@ -19,6 +19,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from smartpf_core.dust import coin_dust
+
+from .adapter.dustfeed import ordered_amount
 from .adapter.reconcile import unknown_fills
 from .portfolio_cli import PortfolioCommandError, _open
 
@@ -49,15 +52,19 @@ def orders_since(client: Any, pair: str, since_ms: int) -> list[dict]:
 
 
 def compare(exchange: Mapping[str, float], database: Mapping[str, float], state: Mapping[str, float],
-            steps: Mapping[str, float], coins: list[str]) -> list[dict]:
-    """One row per coin: the three amounts and ``difference`` = exchange - database; ``agree`` when all
-    three are within one lot step of each other."""
+            steps: Mapping[str, float], coins: list[str], ordered: Mapping[str, float] | None = None) -> list[dict]:
+    """One row per coin: the three amounts, the ``dust`` (smartpf_core.dust: what fees taken in the coin left
+    outside the trades, bounded by what the portfolio's orders brought in; ``ordered``: bought minus sold
+    before fees) and ``difference`` = exchange - dust - database; ``agree`` when the exchange less its dust,
+    the database and the portfolio are within one lot step of each other."""
     rows = []
     for coin in coins:
         e, d, s = exchange.get(coin, 0.0), database.get(coin, 0.0), state.get(coin, 0.0)
+        dust = coin_dust(e, d, (ordered or {}).get(coin, 0.0))
         step = steps.get(coin, 0.0) or 1e-8
-        agree = max(e, d, s) - min(e, d, s) <= step * (1 + 1e-9)
-        rows.append({"coin": coin, "exchange": e, "database": d, "state": s, "difference": e - d, "agree": agree})
+        agree = max(e - dust, d, s) - min(e - dust, d, s) <= step * (1 + 1e-9)
+        rows.append({"coin": coin, "exchange": e, "database": d, "state": s, "dust": dust,
+                     "difference": e - dust - d, "agree": agree})
     return rows
 
 
@@ -72,9 +79,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     coins = [p.split("/")[0] for p in pairs]
     state = {p.split("/")[0]: float(a) for p, a in engine.holdings.items()} if engine is not None else {}
     database: dict[str, float] = {}
+    ordered: dict[str, float] = {}
     for trade in Trade.get_trades_proxy(is_open=True):
         coin = trade.pair.split("/")[0]
         database[coin] = database.get(coin, 0.0) + float(trade.amount)
+        ordered[coin] = ordered.get(coin, 0.0) + ordered_amount(trade)
     known = {str(o.order_id) for t in Trade.get_trades_proxy() for o in t.orders if o.order_id}
     client = exchange_client(config)
     # the portfolio's start, at most 23 hours back (Binance answers allOrders for 24 hours from startTime)
@@ -89,7 +98,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     totals = {c: float(v or 0.0) for c, v in (balance.get("total") or {}).items()}
     steps = {p.split("/")[0]: float((client.markets.get(p) or {}).get("precision", {}).get("amount") or 0.0)
              for p in pairs}
-    rows = compare(totals, database, state, steps, coins)
+    rows = compare(totals, database, state, steps, coins, ordered)
     orphans = [{"id": str(o["id"]), "pair": o["symbol"], "side": o["side"], "filled": o.get("filled"),
                 "status": o.get("status"), "time": o.get("datetime")}
                for o in unknown_fills(orders, known, since)]
@@ -100,11 +109,14 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                           "cash": cash, "orphans": orphans}, indent=2))
     else:
         print(f"reconcile {url} (portfolio {row.id if row else 'none'}) with {config['exchange'].get('name')}:")
-        print(f"  {'coin':8} {'exchange':>16} {'database':>16} {'portfolio':>16} {'difference':>16}")
+        print(f"  {'coin':8} {'exchange':>16} {'dust':>12} {'database':>16} {'portfolio':>16} {'difference':>16}")
         for r in rows:
             mark = "" if r["agree"] else "   <- differs"
-            print(f"  {r['coin']:8} {r['exchange']:16.8f} {r['database']:16.8f} {r['state']:16.8f} "
-                  f"{r['difference']:+16.8f}{mark}")
+            print(f"  {r['coin']:8} {r['exchange']:16.8f} {r['dust']:12.8f} {r['database']:16.8f} "
+                  f"{r['state']:16.8f} {r['difference']:+16.8f}{mark}")
+        if any(r["dust"] > 0 for r in rows):
+            print("  dust: what fees taken in the coin left outside the trades; the portfolio's own (counted in its "
+                  "value), not a difference")
         held = f"{cash['state']:.2f}" if cash["state"] is not None else "-"
         print(f"  {stake}: the account holds {cash['exchange']:.2f}, the portfolio's idle cash is {held} "
               "(the account may hold more than the portfolio's)")

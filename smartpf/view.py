@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine
+from smartpf_core.dust import with_dust
 from smartpf_core.records import RECORD_COLUMNS, OperationRecord, trade_rows
 from smartpf_core.triggers import next_proportional_time, next_scheduled_time
 
@@ -25,19 +26,22 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
     """The view's JSON form (percentages in percent). Coins without a price are valued at 0 and say so."""
     spec = engine.spec
     status = "terminated" if engine.status == "terminated" else "rebalancing" if engine.op is not None else "running"
-    # a coin without a price (the exchange did not answer) is valued at 0 here, and shown as "no price"
-    value = engine.cash + sum(q * (prices.get(p) or 0.0) for p, q in engine.holdings.items())
+    # a coin without a price (the exchange did not answer) is valued at 0 here, and shown as "no price";
+    # the dust fees in the coin left outside the trades (smartpf_core.dust) is the portfolio's too
+    owned = with_dust(engine.holdings, engine.dust)
+    value = engine.cash + sum(q * (prices.get(p) or 0.0) for p, q in owned.items())
     hodl = engine.hodl.value(prices)
     invested = engine.invested
     coins = []
     for pair in engine._pairs():
         holding = engine.holdings.get(pair, 0.0)
+        dust = engine.dust.get(pair, 0.0)
         price = prices.get(pair)
-        coin_value = holding * price if price else 0.0
+        coin_value = (holding + dust) * price if price else 0.0
         actual = coin_value / value * 100 if value > 0 else 0.0
         target = spec.weights.get(pair, 0.0) * 100
         band = spec.band(pair) * 100
-        coins.append({"coin": pair.split("/")[0], "pair": pair, "holding": holding, "price": price,
+        coins.append({"coin": pair.split("/")[0], "pair": pair, "holding": holding, "dust": dust, "price": price,
                       "value": coin_value, "actual_pct": actual, "target_pct": target,
                       "band_low_pct": max(0.0, target - band), "band_high_pct": target + band,
                       "deviation_pct": actual - target})
@@ -87,12 +91,16 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
         f"{_opt(view['take_profit'])}, stop-loss {_opt(view['stop_loss'])}",
         f"  {'coin':<6} {'holding':>14} {'price':>12} {'value':>10} {'actual':>8} {'target':>7} {'band':>15}",
     ]
+    dusty = [c for c in view["coins"] if c.get("dust")]
     for c in view["coins"]:
         price = f"{c['price']:.6g}" if c["price"] else "no price"
         lines.append(f"  {c['coin']:<6} {c['holding']:>14.8g} {price:>12} {c['value']:>10.2f} "
                      f"{c['actual_pct']:>7.2f}% {c['target_pct']:>6.2f}% "
                      f"{c['band_low_pct']:>6.2f}-{c['band_high_pct']:.2f}%")
     lines.append(f"  {'cash':<6} {'':>14} {'':>12} {view['cash']:>10.2f} {view['cash_pct']:>7.2f}%")
+    if dusty:  # counted in the values above, sold with the coin when the exchange takes the amount
+        lines.append("  dust (fees taken in the coin, outside the trades; in the values above): "
+                     + ", ".join(f"{c['dust']:.8g} {c['coin']}" for c in dusty))
     if view["why_not"]:
         lines.append(f"  why no rebalance: {view['why_not']['message']}")
     return "\n".join(lines)

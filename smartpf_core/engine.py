@@ -20,6 +20,7 @@ from typing import Any
 
 from . import events as ev
 from .allocation import actual_weights, largest_drift, portfolio_value
+from .dust import with_dust
 from .events import Decision, Fill, Notice, Order, Reason, Snapshot
 from .guard import Jump, PriceGuard
 from .intervals import format_interval
@@ -98,6 +99,7 @@ class Engine:
         self.status = "new"  # new -> running -> terminated
         self.started_at: float | None = None
         self.holdings: dict[str, float] = {}
+        self.dust: dict[str, float] = {}  # per pair: coins outside the host's trades, left by fees in the coin
         self.cash = spec.investment
         self.invested = spec.investment  # net principal the ledger has accounted for
         self.pending_withdrawal = 0.0
@@ -124,6 +126,8 @@ class Engine:
         """Advance to ``snap.time``: continue the operation under way, or decide whether to start one."""
         if snap.holdings is not None:
             self._reconcile(snap.holdings)
+        if snap.dust is not None:
+            self.dust = {p: float(q) for p, q in snap.dust.items() if q > 0}
         decision = self._step(snap)
         self.last_reason = decision.reason
         return decision
@@ -620,7 +624,9 @@ class Engine:
             self.holdings[pair] = float(holdings.get(pair, 0.0))
 
     def value(self, prices: Mapping[str, float]) -> float:
-        return portfolio_value(self.holdings, prices, self.cash)
+        """The portfolio's value: its holdings and their dust (smartpf_core.dust) at ``prices``, plus its cash."""
+        dust = {p: d for p, d in self.dust.items() if p in prices}
+        return portfolio_value(with_dust(self.holdings, dust), prices, self.cash)
 
     def profit_rate(self, prices: Mapping[str, float]) -> float:
         """(V - net invested) / net invested."""
@@ -639,9 +645,10 @@ class Engine:
         for pair in self._pairs():
             amount = self.holdings.get(pair, 0.0)
             price = prices.get(pair, 0.0)
+            dust = self.dust.get(pair, 0.0)
             coins.append({
-                "pair": pair, "amount": amount, "price": price, "value": amount * price,
-                "actual_pct": amount * price / value * 100 if value > 0 else 0.0,
+                "pair": pair, "amount": amount, "dust": dust, "price": price, "value": (amount + dust) * price,
+                "actual_pct": (amount + dust) * price / value * 100 if value > 0 else 0.0,
                 "target_pct": spec.weights.get(pair, 0.0) * 100,
             })
         invested = self.invested
@@ -701,6 +708,7 @@ class Engine:
             "status": self.status,
             "started_at": self.started_at,
             "holdings": dict(self.holdings),
+            "dust": dict(self.dust),
             "cash": self.cash,
             "invested": self.invested,
             "pending_withdrawal": self.pending_withdrawal,
@@ -729,6 +737,7 @@ class Engine:
         engine.status = data["status"]
         engine.started_at = data["started_at"]
         engine.holdings = {p: float(q) for p, q in data["holdings"].items()}
+        engine.dust = {p: float(q) for p, q in (data.get("dust") or {}).items() if float(q) > 0}
         engine.cash = float(data["cash"])
         engine.invested = float(data["invested"])
         engine.pending_withdrawal = float(data.get("pending_withdrawal", 0.0))

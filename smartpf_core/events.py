@@ -26,6 +26,9 @@ class Snapshot:
     price_times: Mapping[str, float] | None = None
     # The host's free stake balance, if it may be lower than the bot's own cash.
     spendable: float | None = None
+    # Per pair, the coins fees taken in the coin left on the exchange outside the host's trades
+    # (smartpf_core.dust); None = unchanged since the last snapshot.
+    dust: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import ftdoor
+from smartpf.adapter import dustfeed, ftdoor
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
 from smartpf.adapter.orphans import OrphanWatch
@@ -246,7 +246,7 @@ class SmartPortfolio(IStrategy):
         else:
             op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
             blind = self._ask_the_exchange(engine, now, op_started)
-            for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
+            for line in reconcile(engine, self._trades_by_pair(engine), now, op_started, self._fee_base_or_none()):
                 logger.info("smartpf: %s", line)
             prices, times = self._live_prices(engine.ledger_pairs())  # the HODL shadow's coins too
             trades = ftdoor.open_trades()  # again: an adopted fill may have changed or opened a trade
@@ -264,8 +264,10 @@ class SmartPortfolio(IStrategy):
                 self._orders = {}
                 return
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
+        # live: the coins fees in the coin left outside the trades count as the portfolio's (smartpf_core.dust)
+        dust = dustfeed.measure(trades, self.wallets.get_total) if self._fee_base_or_none() else None
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
-                                        spendable=spendable))
+                                        spendable=spendable, dust=dust))
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
         # per-call profit and stake computations) for every open trade: on only in loops where the
@@ -289,6 +291,14 @@ class SmartPortfolio(IStrategy):
         for line in lines:
             logger.info("smartpf: %s", line)
         return blind
+
+    def _fee_base_or_none(self) -> Any:
+        """Live (money moving): how to learn a buy's fee paid in the coin bought; None in backtests and
+        dry-run, where Freqtrade charges every fee in the stake currency."""
+        if self._backtesting or self.config.get("dry_run", True):
+            return None
+        return lambda ft_order, pair: dustfeed.fee_in_coin(ftdoor.exchange_of(self.dp), ft_order, pair,
+                                                         ftdoor.fee_in_base)
 
     def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
         pairs = {o.pair for o in engine.pending_orders()}
@@ -400,7 +410,9 @@ class SmartPortfolio(IStrategy):
             if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id)):
                 # booked in memory; the portfolio is saved once per loop, and after a restart the
                 # trade database (reconcile) brings back any fill the saved state missed
-                engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
+                fee_base = self._fee_base_or_none()
+                base = fee_base(order, pair) if fee_base is not None and mine.side == "buy" else 0.0
+                engine.on_fill(fill_from(mine, order, trade, current_time.timestamp(), base))
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
                 return
