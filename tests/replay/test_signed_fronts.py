@@ -118,6 +118,9 @@ def test_a_lost_answer_leaves_the_order_on_the_exchange(front):
     front.set_faults(lost_response_rate=1.0)
     try:
         price = c.fetch_ticker("XRP/USDT")["last"]
+        with pytest.raises(ccxt.InsufficientFunds):  # a refusal (OKX: HTTP 200, code "1") is answered, not lost
+            c.create_order("XRP/USDT", "market", "buy", 1_000_000, price)
+        assert front.state()["faults"]["responses_lost"] == 0
         with pytest.raises(ccxt.NetworkError):
             c.create_order("XRP/USDT", "market", "buy", 20, price)
     finally:
