@@ -410,8 +410,14 @@ class SmartPortfolio(IStrategy):
             if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id)):
                 # booked in memory; the portfolio is saved once per loop, and after a restart the
                 # trade database (reconcile) brings back any fill the saved state missed
-                fee_base = self._fee_base_or_none()
-                base = fee_base(order, pair) if fee_base is not None and mine.side == "buy" else 0.0
+                base = float(order.ft_fee_base or 0.0) if mine.side == "buy" else 0.0
+                currency = getattr(trade, "fee_open_currency", None)
+                if (self._fee_base_or_none() is not None and mine.side == "buy" and base <= 0
+                        and currency != engine.spec.stake_currency):
+                    # live, a buy whose fee Freqtrade has not booked in the stake currency (a later buy: it
+                    # books that fee on its next loop): the next loop's reconcile books this fill, with
+                    # the fee in the coin read from the exchange (no exchange call inside Freqtrade's update)
+                    return
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp(), base))
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
