@@ -12,12 +12,12 @@ CONFIG ?= user_data/config.example.json
 # End-to-end tests mostly wait on the replay clock (real time): several run side by side even on 2 cores.
 TEST_WORKERS ?= 4
 
-.PHONY: venv demo core-demo test lint bench clean data
+.PHONY: venv demo core-demo core-wheel test lint bench clean data system-deps
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[freqtrade,dev]'
+	$(BIN)/pip install --quiet -e '.[freqtrade,dev,postgres]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -31,12 +31,27 @@ demo: venv data
 core-demo: venv data
 	$(BIN)/smartpf backtest -c $(CONFIG) --datadir $(DATADIR) --markets $(MARKETS)
 
+# The core alone as a wheel with no dependencies (dist/smartpf_core-<version>-py3-none-any.whl), for hosts
+# other than this app: see docs/core-api.md.
+core-wheel: venv
+	$(BIN)/python packaging/core/build.py --out dist
+
 # On a clone without ../shared: fetch exactly the candles and exchange rules the tests (and the demo) read,
 # listed in tests/datasets.py, from EXCHANGE_API with freqtrade download-data. A no-op beside ../shared.
 data: venv
 	@if [ -d $(SHARED)/data/binance ] && [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then \
 	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
 	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
+
+# System packages the tests need (run as root, e.g. in CI; .ci/run calls it before make test): Chromium for the
+# report's browser test (tests/test_report_browser.py), and a PostgreSQL server that the PostgreSQL tests start
+# themselves on a free port (tests/pg.py). Installs only what is missing.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then echo "make system-deps: chromium and PostgreSQL present"; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 test: venv data
 	$(BIN)/ruff check .
@@ -49,9 +64,11 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/core_backtest.py
 	$(BIN)/python benchmarks/fast_backtest.py
+	$(BIN)/python benchmarks/sweep_throughput.py
 	$(BIN)/python benchmarks/bt_crosscheck.py
 	$(BIN)/python benchmarks/freqtrade_backtest.py
 	$(BIN)/python benchmarks/live_order_bench.py
+	$(BIN)/python benchmarks/report_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist

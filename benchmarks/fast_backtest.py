@@ -3,6 +3,9 @@
 Cases (issue 14's targets):
   A. 5m candles x 8 pairs x 2025 (one year): fast at least 20x the step engine;
   B. 1m x 5 pairs x 30 days (the shared 1m set): fast at least 10 million asset-candles per second;
+  A'. the same at threshold 0.5 point: fast at least 20x the step engine (issue 20);
+  D, E, F. blocked rather than quiet (issue 20): 15m x 8 pairs at 37.5 USDT a coin, threshold 1; 1h x 2 pairs
+     at 100 USDT, threshold 2; the same scheduled every 4h: fast never slower, at least 3x on D and E;
   C. 100 thresholds (0.25 to 25 points, absolute) over 1h 2018-06-01..2026-05-01 x 5 pairs: under 5 s of
      simulation in total on one core (runs one after another). The step engine runs --step-sweep of
      them (default 3, spread over the range) and its total is extrapolated to 100; --step-sweep 100 runs all.
@@ -29,10 +32,11 @@ EIGHT = ["BTC/USDT", "ETH/USDT", "BNB/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT",
 MAJORS = ["BTC/USDT", "ETH/USDT", "BNB/USDT", "SOL/USDT", "XRP/USDT"]
 LONG = ["BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT"]
 SWEEP = [0.25 * k for k in range(1, 101)]
+BLOCKED8 = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT", "DOGE/USDT", "LTC/USDT", "LINK/USDT"]
 
 
 def spec_for(pairs: list[str], **section: object):
-    body = {"assets": {p.split("/")[0]: 100 / len(pairs) for p in pairs}, "investment": 10000, **section}
+    body: dict = {"assets": {p.split("/")[0]: 100 / len(pairs) for p in pairs}, "investment": 10000, **section}
     result = parse_settings({"stake_currency": "USDT", "fee": 0.001, "smart_portfolio": body})
     assert result.ok, result.lines()
     return result.spec
@@ -105,14 +109,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--step-sweep", type=int, default=3)
+    parser.add_argument("--only", default="ABCDEF", help="the cases to run, e.g. DEF")
     args = parser.parse_args()
     rules = load_rules(paths.DEFAULT_MARKETS)
     print(f"smartpf backtest engines, simulation_seconds (median of {args.repeat}; shared machine: other work "
           "runs beside it)")
-    case("A. 5m x 8 pairs x 2025, threshold 1 point", EIGHT, "5m", "20250101-20260101", args.repeat, rules,
-         threshold=1)
-    case("B. 1m x 5 pairs x 30 days, threshold 1 point", MAJORS, "1m", "", args.repeat, rules, threshold=1)
-    sweep(max(1, args.repeat // 2), args.step_sweep, rules)
+    if "A" in args.only:
+        case("A. 5m x 8 pairs x 2025, threshold 1 point", EIGHT, "5m", "20250101-20260101", args.repeat, rules,
+             threshold=1)
+    if "A" in args.only:
+        case("A'. 5m x 8 pairs x 2025, threshold 0.5 point", EIGHT, "5m", "20250101-20260101", args.repeat, rules,
+             threshold=0.5)
+    if "B" in args.only:
+        case("B. 1m x 5 pairs x 30 days, threshold 1 point", MAJORS, "1m", "", args.repeat, rules, threshold=1)
+    if "C" in args.only:
+        sweep(max(1, args.repeat // 2), args.step_sweep, rules)
+    # blocked rather than quiet: a deviation beyond the threshold whose orders are under the minimum
+    if "D" in args.only:
+        case("D. blocked: 15m x 8 pairs x 2023-04..2024-04, 300 USDT (37.5 a coin), threshold 1 point", BLOCKED8,
+             "15m", "20230401-20240401", args.repeat, rules, threshold=1, investment=300)
+    if "E" in args.only:
+        case("E. blocked: 1h x BTC/ETH x 2024, 100 USDT, threshold 2 points", ["BTC/USDT", "ETH/USDT"], "1h",
+             "20240101-20250101", args.repeat, rules, threshold=2, investment=100)
+    if "F" in args.only:
+        case("F. scheduled every 4h: 1h x BTC/ETH x 2024, 100 USDT", ["BTC/USDT", "ETH/USDT"], "1h",
+             "20240101-20250101", args.repeat, rules, mode="scheduled", interval="4h", investment=100)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def load_candles(datadir: str | Path, pairs: list[str], timeframe: str, timerang
         if not path.exists():
             raise CandleError(
                 f"no {timeframe} candles for {pair}: {path} does not exist "
-                f"(download them with: freqtrade download-data --pairs {pair} -t {timeframe} --datadir {datadir})"
+                f"(download them with: smartpf fetch-data -c CONFIG --timeframe {timeframe} --datadir {datadir})"
             )
         df = pd.read_feather(path, columns=["date", "open", "close", "volume"])
         if timerange.start is not None:

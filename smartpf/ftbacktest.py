@@ -27,7 +27,7 @@ def replay_exchange_section(user: dict[str, Any], replay: dict[str, Any]) -> dic
 
 
 def run(config: dict[str, Any], spec: PortfolioSpec, datadir: str, markets: str, timerange: str | None,
-        timeframe: str | None, export_dir: str | None) -> int:
+        timeframe: str | None, export_dir: str | None, report: str | None = None) -> int:
     """Run with a config already read and validated (``smartpf.cli``)."""
     pairs = ",".join(spec.pairs)
     with tempfile.TemporaryDirectory(prefix="smartpf-ft-") as tmp, \
@@ -58,16 +58,31 @@ def run(config: dict[str, Any], spec: PortfolioSpec, datadir: str, markets: str,
             print(f"smartpf ft-backtest: freqtrade backtesting failed (exit {proc.returncode})", file=sys.stderr)
             return proc.returncode or 1
         summary = json.loads(summary_file.read_text())
+        if report:
+            _report(str(summary_file), datadir, report)
     print(format_summary(summary, spec).replace("(smartpf core simulator)", "(freqtrade backtesting, SmartPortfolio)"))
     if export_dir:
         print(f"  summary file  {summary_file}")
     return 0
 
 
+def _report(summary_file: str, datadir: str, out: str) -> None:
+    """``--report DIR``: the same page as ``smartpf report --freqtrade-result``, before the folder goes."""
+    from .reporting.sources import freqtrade_input
+    from .reporting.write import write_report
+
+    result = write_report(freqtrade_input(summary_file, datadir), out)
+    print(f"wrote {result['page']} and {len(result['pngs'])} PNGs", file=sys.stderr)
+
+
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("-c", "--config", action="append", required=True, metavar="CONFIG")
-    parser.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR))
-    parser.add_argument("--markets", default=str(paths.DEFAULT_MARKETS))
-    parser.add_argument("--timerange")
-    parser.add_argument("--timeframe")
+    parser.add_argument("-c", "--config", action="append", required=True, metavar="CONFIG",
+                        help="Freqtrade config file; repeat to merge several, later files win")
+    parser.add_argument("--datadir", default=str(paths.DEFAULT_DATADIR),
+                        help="Freqtrade-format candles (default: the shared or fetched Binance data)")
+    parser.add_argument("--markets", default=str(paths.DEFAULT_MARKETS),
+                        help="exchange rules the replay exchange serves (exchangeInfo or ccxt markets JSON)")
+    parser.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD, as in Freqtrade")
+    parser.add_argument("--timeframe", help="candle size, default the config's timeframe")
     parser.add_argument("--export-dir", help="where to keep smartpf-summary.json (default: a temporary folder)")
+    parser.add_argument("--report", metavar="DIR", help="write DIR/report.html, one PNG per chart and report.json")

@@ -20,3 +20,14 @@ FETCHED_DATADIR = USER_DATA / "data" / "binance"
 FETCHED_MARKETS = USER_DATA / "data" / "binance-exchangeInfo.json"
 DEFAULT_DATADIR = SHARED_DATADIR if SHARED_DATADIR.is_dir() else FETCHED_DATADIR
 DEFAULT_MARKETS = SHARED_MARKETS if SHARED_MARKETS.is_file() else FETCHED_MARKETS
+CCXT_MARKETS_DIRS = (SHARED_DIR / "markets" / "ccxt", REPO_ROOT / "tests" / "data" / "ccxt-markets")
+
+
+def markets_file(exchange: str) -> Path | None:
+    """A markets file for ``exchange`` (Binance: its exchangeInfo; others: a ccxt markets snapshot), if one is here."""
+    if exchange == "binance" and DEFAULT_MARKETS.is_file():
+        return DEFAULT_MARKETS
+    for folder in CCXT_MARKETS_DIRS:
+        if (folder / f"{exchange}.json").is_file():
+            return folder / f"{exchange}.json"
+    return None

@@ -30,12 +30,13 @@ class PortfolioCommandError(Exception):
 
 
 def resolve_db_url(config: dict[str, Any], db_url: str | None = None) -> str:
-    """The trade database Freqtrade would use with this config and command line."""
+    """The trade database Freqtrade would use with this config and command line (its configuration.py)."""
     if db_url:
         return db_url
-    if config.get("db_url"):
-        return str(config["db_url"])
-    return DRYRUN_DB if config.get("dry_run", True) else LIVE_DB
+    url = config.get("db_url")
+    if config.get("dry_run", False):
+        return DRYRUN_DB if url in (None, LIVE_DB) else str(url)
+    return str(url) if url else LIVE_DB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,26 +45,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", help="the trade database (default: as Freqtrade resolves it from the config)")
 
 
-def _open(args: argparse.Namespace) -> tuple[dict[str, Any], str, Any]:
+OPENED: list[str] = []  # the database URL this command opened (cli names it when a query fails)
+
+
+def load_config(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        config = load_configs(args.config)
+        return load_configs(args.config)
     except ConfigError as exc:
         raise PortfolioCommandError(str(exc)) from exc
-    url = resolve_db_url(config, args.db_url)
-    if url.startswith("sqlite:///") and url != "sqlite:///" and not Path(url[len("sqlite:///"):]).exists():
-        raise PortfolioCommandError(f"--db-url {url}: no trade database there (relative paths are taken from "
-                                    f"{Path.cwd()}); pass the bot's --db-url")
-    from freqtrade.exceptions import OperationalException
-    from freqtrade.persistence import Trade, init_db
 
+
+def _open(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
+    """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
+    nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
+    from .database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
     from .store import PortfolioStore
+
+    config = load_config(args)
+    real = resolve_db_url(config, args.db_url)
+    url = shown_url(real)  # what is printed: never a password
+    OPENED[:] = [url]
     try:
-        init_db(url)
-    except OperationalException as exc:
-        raise PortfolioCommandError(f"--db-url {url}: {exc}") from exc
+        if read_only:
+            from sqlalchemy.orm import Session
+
+            engine = open_read_only(real)
+            bind_freqtrade(engine)
+            return config, url, PortfolioStore(Session(engine), read_only=True)
+        init_read_write(real)
+    except DatabaseError as exc:
+        raise PortfolioCommandError(str(exc)) from exc
+    from freqtrade.persistence import Trade
+
     store = PortfolioStore(Trade.session)
     store.create_tables()
     return config, url, store
+
+
+def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
+    """Refuse to change a portfolio that belongs to another bot than the config's (a database shared by mistake,
+    a config whose own db_url was not the one read)."""
+    bot = str(config.get("bot_name") or "freqtrade")
+    if row.bot_name and row.bot_name != bot:
+        raise PortfolioCommandError(f"portfolio {row.id} in {url} belongs to bot {row.bot_name!r}, the "
+                                    f"config names bot_name {bot!r}: {what} refused (pass the right -c/--db-url)")
+
+
+def shown_url(url: str) -> str:
+    from .database import shown
+
+    return shown(url)
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
@@ -94,6 +125,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     engine = Engine.adopt(spec, held, cash, time.time(), portfolio_id=new_portfolio_id(), seq=highest_seq(tags),
                           source=f"{len(trades)} open trades of {url}")
     row = store.create(engine, str(config.get("bot_name") or "freqtrade"))
+    now = time.time()  # adopted with no bot running it: a run that ended cleanly, so `reset` need not wait
+    store.mark_run(row.id, started=now, stopped=now)
     print(f"adopted {len(trades)} open trades as portfolio {row.id} in {url}:")
     for pair, amount in sorted(held.items()):
         print(f"  {pair}: {amount:g} (target {spec.weights[pair] * 100:g} %)")
@@ -125,20 +158,35 @@ def cmd_reset(args: argparse.Namespace) -> int:
     """Archive the active portfolio with its records; the next start begins a new one."""
     from freqtrade.persistence import Trade
 
-    _config, url, store = _open(args)
+    config, url, store = _open(args)
     row = store.active()
     if row is None:
-        print(f"{url} holds no active portfolio: the next start begins a new one")
+        leftover = Trade.get_trades_proxy(is_open=True)
+        if leftover:
+            print(f"{url} holds no active portfolio, but {len(leftover)} open trades "
+                  f"({', '.join(f'{t.pair} (trade {t.id})' for t in leftover)}): the next start refuses until they "
+                  "are closed (Freqtrade /forceexit), deleted (/delete: the coins stay in the account) or adopted "
+                  "(smartpf adopt)")
+        else:
+            print(f"{url} holds no active portfolio: the next start begins a new one")
         return 0
-    age = time.time() - row.updated_at.replace(tzinfo=UTC).timestamp()
-    if age < RUNNING_WITHIN and not args.force:
-        raise PortfolioCommandError(f"portfolio {row.id} was saved {age:.0f} s ago: its bot seems to be running; "
-                                    "stop it first (or pass --force)")
+    check_bot(config, url, row, "reset")  # even with --force: never another bot's portfolio
+    saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
+    now = time.time()
+    if not args.force and not store.stopped_cleanly(row.id) and bot_running(config, saved_at, now,
+                                                                            cautious=True):
+        api = config.get("api_server") or {}
+        if api.get("enabled") and bot_running(config, float("-inf"), now):  # its REST API answers
+            raise PortfolioCommandError(f"portfolio {row.id}: its bot seems to be running (its REST API answers on "
+                                        f"port {api.get('listen_port', 8080)}); stop it first (or pass --force)")
+        raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
+                                    f"running; stop it first and wait {RUNNING_WITHIN - (now - saved_at):.0f} s "
+                                    "more, or pass --force if it is stopped")
     status = store.load(row).status
     store.archive(row)
-    print(f"portfolio {row.id} ({status}) archived in {url} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; its records "
-          "stay in the table smartpf_record. The next start begins a new portfolio.")
     trades = Trade.get_trades_proxy(is_open=True)
+    print(f"portfolio {row.id} ({status}) archived in {url} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; its records "
+          "stay in the table smartpf_record." + ("" if trades else " The next start begins a new portfolio."))
     if trades:
         listed = ", ".join(f"{t.pair} (trade {t.id})" for t in trades)
         print(f"warning: {len(trades)} open trades remain ({listed}): the next start refuses until they are closed "
@@ -148,7 +196,12 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
-    _config, url, store = _open(args)
+    _config, url, store, row, engine = _portfolio_and_config(args)
+    return url, store, row, engine
+
+
+def _portfolio_and_config(args: argparse.Namespace) -> tuple[dict[str, Any], str, Any, Any, Engine]:
+    config, url, store = _open(args, read_only=True)
     row = store.active()
     if row is None:
         archived = store.all()
@@ -156,20 +209,69 @@ def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
             raise PortfolioCommandError(f"{url} holds no portfolio yet: start the bot")
         row = archived[-1]
         print(f"note: {url} holds no active portfolio; showing the last archived one, {row.id}", file=sys.stderr)
-    return url, store, row, store.load(row)
+    return config, url, store, row, store.load(row)
+
+
+def bot_running(config: dict[str, Any], saved_at: float, now: float, cautious: bool = False) -> bool:
+    """Whether the bot is up: its REST API answers a ping (when the config enables it), else it saved its
+    portfolio within RUNNING_WITHIN seconds. ``cautious`` (before archiving a portfolio): an API that does not
+    answer is not proof enough (a bot still starting, or hung), so a recent save still counts as running."""
+    import urllib.request
+
+    api = config.get("api_server") or {}
+    if api.get("enabled"):
+        host = str(api.get("listen_ip_address") or "127.0.0.1")
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        try:
+            with urllib.request.urlopen(f"http://{host}:{api.get('listen_port', 8080)}/api/v1/ping", timeout=3):
+                return True
+        except OSError:
+            if not cautious:
+                return False
+    return now - saved_at < RUNNING_WITHIN
+
+
+def last_known_prices(engine: Engine) -> dict[str, tuple[float, float | None]]:
+    """Each pair's last price the bot or the exchange saw, and when: the portfolio's own fills, else the trade
+    database's orders (an adopted portfolio has no fill of its own yet)."""
+    from freqtrade.persistence import Trade
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    known: dict[str, tuple[float, float | None]] = {}
+    try:
+        trades = Trade.get_trades_proxy()
+    except (OperationalError, ProgrammingError):  # a database with no trades table yet (read-only: not created)
+        Trade.session.rollback()
+        trades = []
+    for trade in trades:
+        for order in trade.orders:
+            price = float(order.safe_price or 0.0)
+            when = order.order_filled_date or order.order_date
+            at = when.replace(tzinfo=UTC).timestamp() if when else None
+            if price > 0 and (trade.pair not in known or (at or 0) >= (known[trade.pair][1] or 0)):
+                known[trade.pair] = (price, at)
+    for record in engine.records:
+        for fill in record.trades:
+            if fill.price > 0 and fill.time >= (known.get(fill.pair, (0.0, 0.0))[1] or 0):
+                known[fill.pair] = (fill.price, fill.time)
+    return known
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .report import tidy
     from .view import format_view, portfolio_view
 
-    _url, store, row, engine = _portfolio(args)
+    config, _url, store, row, engine = _portfolio_and_config(args)
     view_row = store.view(row.id)
     prices = json.loads(view_row.prices) if view_row else {}
     reasons = json.loads(view_row.reasons) if view_row else []
     now = time.time()
-    view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons)
+    saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
+    running = row.status == "active" and bot_running(config, saved_at, now)
+    view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons,
+                          last_known=last_known_prices(engine), running=running, last_seen=saved_at)
     if args.json:
-        print(json.dumps(view, indent=2))
+        print(json.dumps(tidy(view), indent=2))
     else:
         print(format_view(view, engine.spec.stake_currency, row.id, now))
     return 0
@@ -184,16 +286,23 @@ def cmd_why(args: argparse.Namespace) -> int:
         return 0
     print(f"portfolio {row.id}: the latest reasons for not rebalancing, oldest first")
     for reason in reasons:
-        when = datetime.fromtimestamp(reason.get("at") or 0, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"  {when} UTC  {reason.get('code')}: {reason.get('message')}")
+        when = datetime.fromtimestamp(reason.get("at") or 0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(f"  {when}  {reason.get('code')}: {reason.get('message')}")
         numbers = {k: v for k, v in (reason.get("details") or {}).items() if isinstance(v, int | float | str)}
         if numbers:
-            print("      " + ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in numbers.items()))
+            print("      " + ", ".join(f"{k}={_detail(k, v)}" for k, v in numbers.items()))
     if view_row and view_row.rejected:
         rejected = json.loads(view_row.rejected)
         print("  last settings change refused: " + "; ".join(rejected.get("problems", [])))
     return 0
+
+
+def _detail(key: str, value: Any) -> str:
+    """A reason's number as a user reads it: a moment as an ISO time, a float to 6 digits."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and (
+            key.endswith(("_time", "_at")) or key in ("time", "since")) and value > 1e8:
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def cmd_records(args: argparse.Namespace) -> int:

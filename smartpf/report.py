@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine, PortfolioSpec, SimResult
+from smartpf_core.portfolio import profit_pct
 from smartpf_core.records import RECORD_COLUMNS, trade_rows
 
 
@@ -40,8 +41,8 @@ def summary_dict(engine: Engine, spec: PortfolioSpec, start: float, end: float, 
         "invested": invested,
         "final_value": final_value,
         "hodl_value": hodl_value,
-        "profit_pct": (final_value - invested) / invested * 100 if invested else 0.0,
-        "hodl_profit_pct": (hodl_value - invested) / invested * 100 if invested else 0.0,
+        "profit_pct": profit_pct(final_value, invested),
+        "hodl_profit_pct": profit_pct(hodl_value, invested),
         "rebalances": metrics.rebalances,
         "orders": metrics.orders,
         "fees": metrics.fees,
@@ -50,6 +51,8 @@ def summary_dict(engine: Engine, spec: PortfolioSpec, start: float, end: float, 
         "first_purchase": iso(engine.started_at) if engine.started_at is not None else None,
         "status": engine.status,
         "termination": engine.termination,
+        # the basket's coins without a price for over a check interval at the end, since their last price
+        "stale": [{"pair": pair, "since": iso(since)} for pair, since in engine.stale.items()],
     }
 
 
@@ -78,6 +81,8 @@ def format_summary(summary: dict[str, Any], spec: PortfolioSpec) -> str:
     if summary.get("termination"):
         info = summary["termination"]
         lines.append(f"  terminated    {info.get('why')} ({info.get('how')})")
+    for coin in summary.get("stale", []):
+        lines.append(f"  stale         {coin['pair']} has had no price since {coin['since']}: no trade since then")
     lines.append("  Values at the close of the last candle, before any exit fee.")
     return "\n".join(lines)
 
@@ -89,8 +94,20 @@ def write_records(path: str, engine: Engine) -> int:
         writer = csv.DictWriter(handle, fieldnames=RECORD_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "time": iso_precise(row["time"])})
+            writer.writerow({**row, "time": iso_precise(row["time"]), "fee": tidy(row["fee"])})
     return len(rows)
+
+
+def tidy(value: Any) -> Any:
+    """A float without its arithmetic tail (0.4991695470000001 -> 0.499169547): 10 significant digits, far
+    finer than any exchange's step or tick; anything else, and lists and dicts of it, recursively."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [tidy(v) for v in value]
+    return value
 
 
 def iso_precise(ts: float) -> str:

@@ -22,11 +22,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, func, select
+from sqlalchemy import DateTime, Float, Integer, String, Text, func, inspect, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from smartpf_core import Engine
-from smartpf_core.engine import migrate_state
+from smartpf_core.portfolio import migrate_state
 from smartpf_core.records import OperationRecord
 
 SCHEMA_VERSION = 1  # of these tables; the engine state inside carries its own version (STATE_VERSION)
@@ -73,6 +73,17 @@ class ViewRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class RunRow(Base):
+    """Whether the portfolio's bot is running: when it last started and when it last stopped cleanly (a kill
+    leaves ``stopped_at`` older than ``started_at``), so that ``smartpf reset`` need not guess from the age."""
+
+    __tablename__ = "smartpf_run"
+
+    portfolio_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[float] = mapped_column(Float)
+    stopped_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 REASONS_KEPT = 10
 
 
@@ -89,19 +100,27 @@ def _now() -> datetime:
 
 
 class PortfolioStore:
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, read_only: bool = False) -> None:
         self.session = session
+        self.read_only = read_only  # a command that only reads: tables never created, a missing one is empty
 
     def create_tables(self) -> None:
         Base.metadata.create_all(self.session.get_bind())
 
+    def _missing(self, table: str) -> bool:
+        return self.read_only and not inspect(self.session.get_bind()).has_table(table)
+
     # reading
     def active(self) -> PortfolioRow | None:
+        if self._missing(PortfolioRow.__tablename__):
+            return None
         rows = self.session.execute(select(PortfolioRow).where(PortfolioRow.status == ACTIVE)
                                     .order_by(PortfolioRow.created_at)).scalars().all()
         return rows[-1] if rows else None
 
     def all(self) -> list[PortfolioRow]:
+        if self._missing(PortfolioRow.__tablename__):
+            return []
         return list(self.session.execute(select(PortfolioRow).order_by(PortfolioRow.created_at)).scalars())
 
     def load(self, row: PortfolioRow) -> Engine:
@@ -112,9 +131,7 @@ class PortfolioStore:
             engine = Engine.from_dict(migrate_state(data))
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"portfolio {row.id}: the saved state cannot be read ({exc})") from exc
-        engine.records = [*self.records(row.id), *tail]
-        engine.seq = max(engine.seq, row.seq)
-        engine.portfolio_id = row.id
+        engine.identify(row.id, row.seq, [*self.records(row.id), *tail])
         return engine
 
     def records(self, portfolio_id: str) -> list[OperationRecord]:
@@ -125,7 +142,7 @@ class PortfolioStore:
     # writing
     def create(self, engine: Engine, bot_name: str) -> PortfolioRow:
         if not engine.portfolio_id:
-            engine.portfolio_id = new_portfolio_id()
+            engine.identify(new_portfolio_id())
         now = _now()
         row = PortfolioRow(id=engine.portfolio_id, bot_name=bot_name, status=ACTIVE, created_at=now, updated_at=now,
                            schema_version=SCHEMA_VERSION, seq=engine.seq, records_saved=0, state="")
@@ -162,6 +179,8 @@ class PortfolioStore:
 
     # the view: rewritten every loop, never the truth about holdings
     def view(self, portfolio_id: str) -> ViewRow | None:
+        if self._missing(ViewRow.__tablename__):
+            return None
         return self.session.get(ViewRow, portfolio_id)
 
     def save_view(self, portfolio_id: str, prices: dict[str, float] | None = None, at: float | None = None,
@@ -184,6 +203,23 @@ class PortfolioStore:
             row.rejected = json.dumps(rejected, default=str)
         row.updated_at = _now()
         self.session.commit()
+
+    # the bot's runs
+    def mark_run(self, portfolio_id: str, started: float | None = None, stopped: float | None = None) -> None:
+        row = self.session.get(RunRow, portfolio_id)
+        if row is None:
+            row = RunRow(portfolio_id=portfolio_id, started_at=started or 0.0)
+            self.session.add(row)
+        if started is not None:
+            row.started_at, row.stopped_at = started, None
+        if stopped is not None:
+            row.stopped_at = stopped
+        self.session.commit()
+
+    def stopped_cleanly(self, portfolio_id: str) -> bool:
+        """True when the bot's last run ended with a clean stop (nothing saved since, bar the stop itself)."""
+        row = self.session.get(RunRow, portfolio_id)
+        return row is not None and row.stopped_at is not None and row.stopped_at >= row.started_at
 
     def count_records(self, portfolio_id: str) -> int:
         return int(self.session.execute(select(func.count()).select_from(RecordRow)

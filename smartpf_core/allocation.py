@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .threshold import deviation as deviation  # re-exported: it lived here
+
 
 def portfolio_value(holdings: Mapping[str, float], prices: Mapping[str, float], cash: float) -> float:
     """V = sum of holdings x price + the bot's idle cash."""
@@ -18,15 +20,6 @@ def actual_weights(
     if value <= 0:
         return dict.fromkeys(pairs, 0.0)
     return {pair: holdings.get(pair, 0.0) * prices[pair] / value for pair in pairs}
-
-
-def deviation(actual: float, target: float, threshold_type: str) -> float:
-    """Signed deviation in the unit of the threshold: percentage points, or percent of the target."""
-    if threshold_type == "absolute":
-        return (actual - target) * 100.0
-    if target <= 0:
-        return float("inf") if actual > 0 else 0.0
-    return (actual - target) / target * 100.0
 
 
 @dataclass(frozen=True)

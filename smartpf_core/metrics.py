@@ -25,7 +25,8 @@ class ValueTracker:
         if engine.started_at is None:
             value = engine.spec.investment
         else:
-            value = engine.cash + sum(q * self.last_close.get(p, 0.0) for p, q in engine.holdings.items() if q)
+            ledger = engine.ledger
+            value = ledger.cash + sum(q * self.last_close.get(p, 0.0) for p, q in ledger.holdings.items() if q)
         self.value = value
         self.peak = max(self.peak, value)
         if self.peak > 0:
@@ -33,4 +34,4 @@ class ValueTracker:
         return value
 
     def hodl_value(self, engine: Engine) -> float:
-        return engine.hodl.value(self.last_close) if engine.started_at is not None else engine.spec.investment
+        return engine.ledger.hodl.value(self.last_close) if engine.started_at is not None else engine.spec.investment

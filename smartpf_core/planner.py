@@ -44,9 +44,10 @@ class SkippedOrder:
 
     pair: str
     side: str
-    value: float
+    value: float  # the order's value as checked against the minimum (its amount rounded to the step)
     minimum: float
     why: str = "below_minimum"  # or "position_minimum" (a sell would leave too little behind)
+    wanted: float = 0.0  # the value before rounding to the step, when it differs
 
     @property
     def shortfall(self) -> float:
@@ -58,8 +59,10 @@ class SkippedOrder:
                 f"{self.side} {self.pair} {self.value:.2f} {currency}: would leave less than the "
                 f"{self.minimum:.2f} {currency} a position must keep"
             )
+        rounded = (f" ({self.wanted:.2f} wanted, rounded down to the amount step)"
+                   if self.wanted > self.value + 0.005 else "")
         return (
-            f"{self.side} {self.pair} {self.value:.2f} {currency} is below the minimum "
+            f"{self.side} {self.pair} {self.value:.2f} {currency}{rounded} is below the minimum "
             f"{self.minimum:.2f} {currency} (short by {self.shortfall:.2f})"
         )
 
@@ -117,7 +120,8 @@ def plan_sells(
                 skipped.append(SkippedOrder(pair, "sell", excess, keep_at_least, why="position_minimum"))
                 continue
         if amount <= 0 or amount * price + EPS < minimum:
-            skipped.append(SkippedOrder(pair, "sell", amount * price if amount > 0 else excess, minimum))
+            skipped.append(SkippedOrder(pair, "sell", amount * price if amount > 0 else excess, minimum,
+                                        wanted=excess))
             continue
         orders.append(PlannedOrder(pair, "sell", amount, price))
     return Plan(tuple(orders), tuple(skipped))
@@ -175,7 +179,7 @@ def plan_buys(
             if holdings.get(pair, 0.0) <= 0:
                 minimum = max(minimum, min_position_value(rule, price, reserves))
             if amount <= 0 or amount * price + EPS < minimum:
-                failed.append(SkippedOrder(pair, "buy", wanted, minimum))
+                failed.append(SkippedOrder(pair, "buy", amount * price, minimum, wanted=wanted))
                 continue
             orders.append(PlannedOrder(pair, "buy", amount, price))
         if not failed or scale >= 1 - 1e-6:
@@ -208,7 +212,7 @@ def plan_initial(
         amount = rule.floor_amount(wanted / price)
         minimum = max(min_order_value(rule, price, min_trade, reserves), min_position_value(rule, price, reserves))
         if amount <= 0 or amount * price + EPS < minimum:
-            skipped.append(SkippedOrder(pair, "buy", wanted, minimum))
+            skipped.append(SkippedOrder(pair, "buy", amount * price, minimum, wanted=wanted))
             continue
         orders.append(PlannedOrder(pair, "buy", amount, price))
     return Plan(tuple(orders), tuple(skipped))

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .conventions import FREQTRADE
-from .engine import Engine
 from .events import Decision, Fill, Snapshot
 from .market import MarketRules, Reserves
 from .metrics import ValueTracker
+from .portfolio import Engine, profit_pct
 from .spec import PortfolioSpec
 
 EXECUTIONS = ("next-candle", "same-candle")
@@ -40,7 +40,7 @@ def trade_tick(engine: Engine, now: float, prices: Mapping[str, float], fee: flo
         for order in decision.orders:
             price = prices[order.pair]
             engine.on_fill(Fill(order.id, order.amount, price, order.amount * price * fee, now))
-        if not (same_candle and decision.orders and engine.op is not None) or rounds >= _SAME_CANDLE_ROUNDS:
+        if not (same_candle and decision.orders and engine.operation is not None) or rounds >= _SAME_CANDLE_ROUNDS:
             return decision
         rounds += 1
         decision = engine.step(snap)
@@ -100,7 +100,7 @@ def simulate(
 def sim_result(engine: Engine, spec: PortfolioSpec, times: Sequence[float], value: float, hodl: float,
                max_drawdown_pct: float) -> SimResult:
     """The result of a run from the engine's ledger and the values at the closes (both simulators)."""
-    invested = engine.invested
+    invested = engine.ledger.invested
     metrics = engine.metrics()
     return SimResult(
         start=float(times[0]) if len(times) else 0.0,
@@ -109,8 +109,8 @@ def sim_result(engine: Engine, spec: PortfolioSpec, times: Sequence[float], valu
         invested=invested,
         final_value=value,
         hodl_value=hodl,
-        profit_pct=(value - invested) / invested * 100 if invested else 0.0,
-        hodl_profit_pct=(hodl - invested) / invested * 100 if invested else 0.0,
+        profit_pct=profit_pct(value, invested),
+        hodl_profit_pct=profit_pct(hodl, invested),
         rebalances=metrics.rebalances,
         orders=metrics.orders,
         fees=metrics.fees,

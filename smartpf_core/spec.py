@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
+from .threshold import Threshold
 
 SECTION = "smart_portfolio"
 MODES = ("proportional", "scheduled")
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "on_exit": "sell",
     "terminate": None,
     "price_guard": 25.0,
+    "generation": 0,
 }
 KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -76,6 +78,7 @@ class PortfolioSpec:
     on_exit: str = "sell"
     terminate: str | None = None
     price_guard: float | None = 25.0
+    generation: int = 0  # the settings change this is: smartpf's commands count it up (Engine.update_spec)
     stake_currency: str = "USDT"
     fee: float = DEFAULT_FEE
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
@@ -96,21 +99,20 @@ class PortfolioSpec:
     def pairs(self) -> tuple[str, ...]:
         return tuple(self.weights)
 
+    @property
+    def threshold_rule(self) -> Threshold:
+        return Threshold(self.threshold, self.threshold_type)
+
     def describe_threshold(self) -> str:
-        """Always say which threshold type is in force: users of other products are split on it."""
-        if self.threshold_type == "absolute":
-            return f"{self.threshold:g} percentage points (absolute)"
-        return f"{self.threshold:g} % of each target (relative)"
+        return self.threshold_rule.describe()
 
     def band(self, pair: str) -> float:
         """Allowed deviation of ``pair``'s weight, as a fraction of the portfolio."""
-        if self.threshold_type == "absolute":
-            return self.threshold / 100.0
-        return self.weights.get(pair, 0.0) * self.threshold / 100.0
+        return self.threshold_rule.band(self.weights.get(pair, 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``smart_portfolio`` section that reproduces this spec (plus stake currency and fee)."""
-        return {
+        saved: dict[str, Any] = {
             "assets": dict(self.allocations),
             "investment": self.investment,
             "mode": self.mode,
@@ -124,9 +126,13 @@ class PortfolioSpec:
             "on_exit": self.on_exit,
             "terminate": self.terminate,
             "price_guard": self.price_guard,
+            "generation": self.generation,
             "stake_currency": self.stake_currency,
             "fee": self.fee,
         }
+        if not self.generation:  # a state saved before generations existed loads and saves back byte-identical
+            del saved["generation"]
+        return saved
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioSpec:
@@ -314,6 +320,12 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
                 "since the last check waits one check for confirmation), or null to act on every price at once")
         price_guard = guard
 
+    generation = values["generation"]
+    if isinstance(generation, bool) or not isinstance(generation, int) or not 0 <= generation <= 2**53:
+        err("generation", generation, "must be a whole number 0 or more: the count of settings changes, written by "
+                                      "smartpf add/set/terminate (raise it by one to lower the investment by hand)")
+        generation = 0
+
     if errors or allocations is None:
         return Validation(None, tuple(errors), ())
 
@@ -331,6 +343,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         on_exit=values["on_exit"],
         terminate=terminate,
         price_guard=price_guard,
+        generation=generation,
         stake_currency=stake,
         fee=fee,
     )
@@ -395,3 +408,20 @@ def _parse_assets(raw: Any, stake: str, err: Any) -> tuple[tuple[str, float], ..
         err("assets", dict(raw), f"allocations sum to {total:g} %; they must sum to 100 %")
         return None
     return tuple(allocations)
+
+
+def settings_change_problem(in_force: PortfolioSpec, new: PortfolioSpec) -> str | None:
+    """Why a running portfolio must not take ``new`` (None: it may). A settings change is applied once and only
+    as asked: a file older than the settings in force (a restored backup, a command that gave up after the bot
+    took its change) never undoes them, and money leaves the portfolio only when a newer change asks for it, so
+    an unrelated reload can never withdraw by itself. smartpf's commands write ``generation`` one above the one
+    in force; by hand, raise it by one to lower the investment on purpose."""
+    if new.generation < in_force.generation:
+        return (f"{SECTION}.generation = {new.generation}: older than the settings in force (generation "
+                f"{in_force.generation}): the config file was restored or edited back; the settings in force stay "
+                f"(put back generation {in_force.generation} with the portfolio's settings, see smartpf status)")
+    if new.investment < in_force.investment and new.generation <= in_force.generation:
+        return (f"{SECTION}.investment = {new.investment:g}: lower than the {in_force.investment:g} in force, "
+                f"without a newer change (generation {new.generation}, in force {in_force.generation}): a withdrawal "
+                f"is applied only when asked (lower it with generation {in_force.generation + 1}); nothing is sold")
+    return None

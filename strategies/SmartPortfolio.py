@@ -39,6 +39,7 @@ from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, i
 from smartpf_core import events as ev
 from smartpf_core.conventions import FREQTRADE
 from smartpf_core.sizing import entry_stake, exit_stake
+from smartpf_core.spec import settings_change_problem
 from smartpf_core.startup import REFUSE, TERMINATED
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,18 @@ SKIP_MESSAGE_EVERY = 3600.0  # seconds between two messages about the same kind 
 
 class SmartPortfolioError(ValueError):
     """Refuses to start. A ValueError, so that Freqtrade logs one line (no traceback) and exits 2."""
+
+
+class _OneRefusalLine(logging.Filter):
+    """Freqtrade's strategy wrapper logs a refusal's exception (its repr and a traceback summary) before
+    Freqtrade logs its message and exits 2: drop that first, raw copy, so the refusal reads once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SmartPortfolioError(" not in record.getMessage()
+
+
+_REFUSAL_FILTER = _OneRefusalLine()
+logging.getLogger("freqtrade.strategy.strategy_wrapper").addFilter(_REFUSAL_FILTER)
 
 
 class SmartPortfolio(IStrategy):
@@ -127,10 +140,7 @@ class SmartPortfolio(IStrategy):
             text += "\n  ".join(problems)
             if not (self._reload and self.engine):
                 raise SmartPortfolioError(text)
-            if self._store is not None and self._row is not None:
-                self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems})
-            logger.error(text)
-            self.dp.send_msg(text, always_send=True)
+            self._rejected(text, problems)
         elif terminated:
             info = self.engine.termination or {}
             logger.warning("smartpf: portfolio %s is terminated (%s); it trades no more and asks Freqtrade for no "
@@ -147,14 +157,48 @@ class SmartPortfolio(IStrategy):
             else:
                 logger.info("smartpf: new portfolio %s", _describe(spec))
         else:
-            self.engine.rules.update(rules)
-            accepted, notices = self.engine.update_spec(spec)
+            stale = settings_change_problem(self.engine.spec, spec)  # a stale file, an unasked withdrawal
+            if stale:  # the exchange's current rules still apply; the settings in force stay
+                self.engine.update_spec(self.engine.spec, rules)
+            accepted, notices = (False, []) if stale else self.engine.update_spec(spec, rules)
+            if not accepted:
+                problems = [stale or n.message for n in notices or [None]]
+                if not self._reload:
+                    raise SmartPortfolioError("smartpf: the bot will not start:\n  " + "\n  ".join(problems))
+                self._rejected("smartpf: settings change rejected, the settings in force stay:\n  "
+                               + "\n  ".join(problems), problems)
+                notices = []
             for notice in notices:
                 self._tell(notice.message, always=True)
-            logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
-                        _describe(self.engine.spec))
+            if not self._reload:  # once per start; a reload says only what changed (above)
+                logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
+                            _describe(self.engine.spec))
         ftdoor.mark_started(self._bot)
         self._persist()
+        if self._store is not None and self._row is not None:
+            self._store.mark_run(self._row.id, started=time.time())
+
+    def ft_bot_cleanup(self) -> None:
+        """Freqtrade's clean stop (and the old strategy's end at a reload): recorded, so that `smartpf reset`
+        right after a clean stop is allowed (a kill records nothing)."""
+        super().ft_bot_cleanup()
+        store, row = getattr(self, "_store", None), getattr(self, "_row", None)
+        if store is not None and row is not None:
+            try:
+                store.mark_run(row.id, stopped=time.time())
+            except Exception as exc:  # noqa: BLE001 - a stop must never fail on its bookkeeping
+                logger.warning("smartpf: could not record the clean stop: %s", exc)
+
+    def _rejected(self, text: str, problems: list[str]) -> None:
+        """A reload the bot refused: logged, told, and saved with the change's generation, so that the command
+        that asked for this change (smartpf.steer) knows it is about its own change."""
+        section = self.config.get("smart_portfolio")
+        generation = section.get("generation") if isinstance(section, dict) else None
+        if self._store is not None and self._row is not None:
+            self._store.save_view(self._row.id, rejected={"at": time.time(), "problems": problems,
+                                                          "generation": generation})
+        logger.error(text)
+        self.dp.send_msg(text, always_send=True)
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
@@ -215,7 +259,8 @@ class SmartPortfolio(IStrategy):
         fundable = self.wallets.get_total_stake_amount() if self.wallets else math.inf
         if spec.investment > fundable + 1e-6:
             problems.append(f"smart_portfolio.investment = {spec.investment:g}: more than the account can fund "
-                            f"({fundable:.2f} {spec.stake_currency} including the bot's open positions)")
+                            f"({fundable:.2f} {spec.stake_currency} including the bot's open positions)"
+                            + _dry_run_wallet_hint(self.config, spec.investment - fundable))
         return problems
 
     def _start_prices(self, spec: PortfolioSpec) -> dict[str, float]:
@@ -244,7 +289,7 @@ class SmartPortfolio(IStrategy):
             prices = {p: s[ts] for p, s in self._oracle.items() if ts in s}
             times = None
         else:
-            op_started = engine.records[-1].started_at if engine.op is not None and engine.records else 0.0
+            op_started = engine.operation_started_at() or 0.0
             blind = self._ask_the_exchange(engine, now, op_started)
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started, self._fee_base_or_none()):
                 logger.info("smartpf: %s", line)
@@ -374,13 +419,13 @@ class SmartPortfolio(IStrategy):
     def _outside_portfolio(self, pair: str) -> bool:
         """After a rejected reload Freqtrade's whitelist is the edited one while the engine keeps the last
         good settings: the bot as a whole keeps to those, so no entry on a pair outside them."""
-        if self.engine is not None and pair in self.engine._pairs():
+        if self.engine is not None and pair in self.engine.pairs:
             return False
         if f"outside {pair}" not in self._last_message:
             self._last_message[f"outside {pair}"] = 0.0
             logger.warning("smartpf: no entry on %s: it is not in the settings in force (%s); after a rejected "
                            "settings change the last good settings stay in force", pair,
-                           ", ".join(self.engine._pairs()) if self.engine else "none yet")
+                           ", ".join(self.engine.pairs) if self.engine else "none yet")
         return True
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
@@ -470,7 +515,7 @@ class SmartPortfolio(IStrategy):
                                 "note": "an export for other tools; the bot's memory is in its trade database"}
         reason = self.engine.last_reason
         data["reason"] = None if reason is None else {"code": reason.code, "message": reason.message}
-        if prices and all(p in prices for p in self.engine._pairs()):
+        if prices and all(p in prices for p in self.engine.pairs):
             self._details = self.engine.details(prices)
         data["details"] = getattr(self, "_details", None)
         write_state(export_path(self.config["user_data_dir"], self._row.id), data)
@@ -492,6 +537,14 @@ def _refusal(memory: Memory, db_url: str) -> str:
               "  To archive the portfolio (its records stay readable) and start afresh on the next start: "
               "smartpf reset -c CONFIG [--db-url URL] (open trades must then be closed or deleted in Freqtrade)"]
     return "\n".join(lines)
+
+
+def _dry_run_wallet_hint(config: dict, short: float) -> str:
+    """In dry-run the account is Freqtrade's ``dry_run_wallet``: name it, its value and what would do."""
+    wallet = config.get("dry_run_wallet")
+    if not config.get("dry_run", True) or not isinstance(wallet, int | float):
+        return ""
+    return f"; in dry-run the account is dry_run_wallet = {wallet:g}: it needs at least {math.ceil(wallet + short):g}"
 
 
 def _describe(spec: PortfolioSpec) -> str:

@@ -54,7 +54,8 @@ def impure_uses(tree: ast.AST) -> list[str]:
 
 
 def core_trees() -> list[tuple[str, ast.AST]]:
-    return [(path.name, ast.parse(path.read_text(), str(path))) for path in sorted(CORE.glob("*.py"))]
+    return [(str(path.relative_to(CORE)), ast.parse(path.read_text(), str(path)))
+            for path in sorted(CORE.rglob("*.py"))]
 
 
 def test_core_imports_only_the_standard_library():

@@ -147,3 +147,31 @@ def test_reconcile_shows_dust_not_a_difference():
     assert rows[0]["difference"] == pytest.approx(0.0)
     moved = compare({"XRP": 205.0}, {"XRP": 210.0}, {"XRP": 210.0}, {"XRP": 0.1}, ["XRP"], {"XRP": 211.0})
     assert not moved[0]["agree"] and moved[0]["difference"] == pytest.approx(-5.0)
+
+
+def test_dust_is_saved_only_when_there_is_some_and_hosts_cannot_assign_it():
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": 1.0}
+    engine = Engine.adopt(spec(), {"BTC/USDT": 5.0, "XRP/USDT": 500.0}, cash=0.0, now=0.0)
+    assert "dust" not in engine.to_dict()  # a version-2 state without dust writes back as it was read
+    engine.step(Snapshot(0.0, prices, dust={"XRP/USDT": 0.789, "BTC/USDT": 0.0}))
+    saved = engine.to_dict()
+    assert saved["dust"] == {"XRP/USDT": pytest.approx(0.789)}
+    assert Engine.from_dict({**saved, "dust": {"XRP/USDT": float("inf"), "BTC/USDT": -1}}).dust == {}
+    with pytest.raises(AttributeError):
+        engine.dust = {}  # type: ignore[misc]
+    view = engine.view(prices)
+    xrp = next(c for c in view.coins if c.pair == "XRP/USDT")
+    assert (xrp.amount, xrp.dust, xrp.value) == (500.0, pytest.approx(0.789), pytest.approx(500.789))
+    assert view.value == pytest.approx(engine.value(prices)) == pytest.approx(1000.789)
+
+
+def test_status_shows_the_dust_beside_its_coin_and_in_the_value():
+    from smartpf.view import format_view, portfolio_view
+
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": 1.0}
+    engine = Engine.adopt(spec(), {"BTC/USDT": 5.0, "XRP/USDT": 500.0}, cash=0.0, now=0.0)
+    engine.step(Snapshot(0.0, prices, dust={"XRP/USDT": 0.789}))
+    view = portfolio_view(engine, prices, 0.0, 60.0)
+    xrp = next(c for c in view["coins"] if c["pair"] == "XRP/USDT")
+    assert xrp["dust"] == pytest.approx(0.789) and view["value"] == pytest.approx(1000.789)
+    assert "dust (fees taken in the coin" in format_view(view, "USDT", "p1", 60.0)

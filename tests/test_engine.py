@@ -218,9 +218,9 @@ def test_raising_investment_buys_the_difference_without_sells():
 
 def test_lowering_investment_withdraws_cash_then_sells():
     engine = started()
-    engine.cash += 100  # idle cash (e.g. left by an earlier rebalance)
-    engine.invested += 100
-    engine.spec = make_spec(investment=1100)
+    engine.ledger.cash += 100  # idle cash (e.g. left by an earlier rebalance)
+    engine.ledger.invested += 100
+    engine.update_spec(make_spec(investment=1100))
     engine.update_spec(make_spec(investment=700))
     prices = P0
     d = tick(engine, 120, prices)

@@ -69,7 +69,7 @@ def test_a_pending_order_explains_a_difference():
 
 def test_a_terminated_portfolio_is_never_refused():
     engine = started()
-    engine.spec = make_spec(terminate="keep")
+    engine.update_spec(make_spec(terminate="keep"))
     tick(engine, 120, PRICES)
     assert engine.status == "terminated"
     assert decide_start(engine, {}).action == TERMINATED  # keep, then the trades deleted

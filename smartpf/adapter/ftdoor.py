@@ -4,6 +4,9 @@
 - skipping Freqtrade's defensive deep copy of ``trade`` for callbacks that only read it;
 - switching ``position_adjustment_enable`` per loop, so idle candles cost nothing;
 - which bots already started in this process, so a config reload can be told from a fresh start;
+- Freqtrade's ``ft_bot_cleanup`` at a clean stop (and at a reload), where the strategy records the clean stop
+  (``tests/test_steering_safety.py`` checks that Freqtrade still calls it; without it ``smartpf reset`` falls
+  back to its 2-minute rule);
 - the exchange's own record of a pair's orders, and adopting an order that filled on the exchange but
   never reached the trade database (a lost answer, a kill between the fill and the write) into the
   trade it belongs to, the way Freqtrade's own ``handle_onexchange_order`` does.

@@ -85,7 +85,6 @@ def import_legacy(path: Path, open_trades: Mapping[str, float], tags: list[str],
         why = "; ".join(decision.differences) if decision.action == REFUSE else "none of its orders is in it"
         notes.append(f"the state file {path} does not describe this trade database ({why}); not imported")
         return None
-    engine.portfolio_id = new_portfolio_id()
     # an old backup must not hand out an operation number the database has already seen
-    engine.seq = max(engine.seq, highest_seq(tags))
+    engine.identify(new_portfolio_id(), highest_seq(tags))
     return engine

@@ -46,7 +46,7 @@ class OrphanWatch:
         """Adopt or report what the exchange filled without the database knowing. Returns log lines and
         the pairs that could not be checked (no order is placed on them this loop)."""
         pending = {o.pair for o in engine.pending_orders()}
-        pairs = set(engine._pairs()) if not self.checked_once else pending
+        pairs = set(engine.pairs) if not self.checked_once else pending
         if not pairs:
             return [], set()
         # Binance answers allOrders for at most 24 hours from startTime: look back within that window

@@ -2,7 +2,8 @@
 
 Freqtrade's per-trade profits mean little for a portfolio (and its end-of-run force exit sells even a
 "keep" portfolio), so the strategy values the portfolio at every candle close, as the core
-simulator does, and writes the same keys as ``smartpf backtest --json``.
+simulator does, and writes the same keys as ``smartpf backtest --json``, plus ``engine``: the portfolio's
+state with its records (``Engine.to_dict()``), from which ``smartpf report --freqtrade-result`` draws.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def write_summary(config: dict[str, Any], engine: Engine, tracker: ValueTracker,
                            tracker.value if tracker.value is not None else engine.spec.investment, hodl,
                            tracker.max_drawdown * 100)
     summary["source"] = "freqtrade backtesting (SmartPortfolio)"
+    summary["engine"] = engine.to_dict()
     path = directory / SUMMARY_FILE
     path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return path

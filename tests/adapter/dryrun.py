@@ -26,8 +26,12 @@ def free_port() -> int:
 
 
 class DryRun:
-    def __init__(self, ex, workdir: Path, section: dict, **overrides) -> None:
+    def __init__(self, ex, workdir: Path, section: dict, db_url: str | None = None, **overrides) -> None:
+        """``db_url``: run on that database (PostgreSQL, say) instead of ``workdir/trades.sqlite``."""
         self.workdir = workdir
+        self.db_url = db_url
+        if db_url:
+            overrides["db_url"] = db_url
         self.port = free_port()
         api = {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": self.port, "verbosity": "error",
                "enable_openapi": False, "jwt_secret_key": "smartpf-test-secret-0123456789abcdef",
@@ -46,7 +50,7 @@ class DryRun:
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 freqtrade_command("trade", "-c", str(self.config_path), "--userdir", str(self.user_data),
-                                  "--db-url", f"sqlite:///{self.db}"),
+                                  "--db-url", self.url()),
                 stdout=log, stderr=subprocess.STDOUT, env=freqtrade_env(**(env or {})))
 
     def run_to_exit(self, timeout: float = 120) -> int:
@@ -75,8 +79,29 @@ class DryRun:
         """Whether the log (from character ``since`` of ``text()``) contains ``fragment``, wrapping aside."""
         return "".join(fragment.split()) in self.text()[since:]
 
+    def url(self) -> str:
+        return self.db_url or f"sqlite:///{self.db}"
+
+    def _other_db(self, query: str, args: tuple = ()) -> list[dict]:
+        """Rows from a database that is not SQLite (``?`` placeholders, as for sqlite3)."""
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import ProgrammingError
+
+        parts = query.split("?")
+        named = parts[0] + "".join(f":p{i}{part}" for i, part in enumerate(parts[1:]))
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as con:
+                return [dict(r._mapping) for r in con.execute(text(named), {f"p{i}": a for i, a in enumerate(args)})]
+        except ProgrammingError:  # the table does not exist yet
+            return []
+        finally:
+            engine.dispose()
+
     def sql(self, query: str, args: tuple = ()) -> list[dict]:
         """Rows from the trade database (empty if it or the table does not exist yet)."""
+        if self.db_url:
+            return self._other_db(query, args)
         if not self.db.exists():
             return []
         con = sqlite3.connect(self.db)
@@ -96,6 +121,9 @@ class DryRun:
         return rows[-1]["id"] if rows else None
 
     def orders(self) -> list[dict]:
+        if self.db_url:
+            return self._other_db("SELECT ft_pair, ft_order_side, amount, filled, average, status, ft_order_tag "
+                                  "FROM orders ORDER BY id")
         db = self.db
         if not db.exists():
             return []
@@ -114,6 +142,8 @@ class DryRun:
         return [o for o in self.orders() if o["status"] == "closed" and (o["ft_order_tag"] or "").startswith(prefix)]
 
     def open_trades(self) -> int:
+        if self.db_url:
+            return len(self._other_db("SELECT id FROM trades WHERE is_open"))
         con = sqlite3.connect(self.db)
         try:
             return con.execute("SELECT COUNT(*) FROM trades WHERE is_open = 1").fetchone()[0]

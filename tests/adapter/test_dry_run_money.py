@@ -163,7 +163,7 @@ def test_add_remove_lower_retarget_terminate(tmp_path):
             value_before, idle_before = f["value"], f["cash"]
 
             # 3. lower the investment by 300: the principal falls by exactly what was withdrawn
-            edit(bot, {"investment": 700})
+            edit(bot, {"investment": 700, "generation": 1})  # a withdrawal is asked with a newer generation
             bot.wait_for("the withdrawal", lambda: bot_figures(bot)["invested"] == pytest.approx(700) and settled(bot)
                          and bot.filled("wd"), timeout=60)
             time.sleep(6)

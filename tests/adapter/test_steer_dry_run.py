@@ -13,6 +13,7 @@ import pytest
 
 from smartpf.replay.testing import running_replay
 
+from ..pg import postgres  # noqa: F401 - the PostgreSQL server fixture
 from .dryrun import DryRun
 
 pytestmark = pytest.mark.e2e
@@ -22,8 +23,8 @@ HEADER = ["time", "operation_id", "operation_kind", "trigger", "pair", "side", "
 
 
 def smartpf(bot: DryRun, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "smartpf.cli", args[0], "-c", str(bot.config_path), "--db-url",
-           f"sqlite:///{bot.db}", *args[1:]]
+    cmd = [sys.executable, "-m", "smartpf.cli", args[0], "-c", str(bot.config_path), "--db-url", bot.url(),
+           *args[1:]]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=150, input=stdin)
 
 
@@ -93,8 +94,8 @@ def test_status_why_records_add_and_a_take_profit_set_from_the_command_line(tmp_
             bot.wait_for("terminated", lambda: status(bot)["status"] == "terminated", timeout=30)
         finally:
             bot.stop()
-        gone = smartpf(bot, "add", "10")
-        assert gone.returncode == 2 and "no bot answers" in gone.stderr
+        gone = smartpf(bot, "add", "10")  # a terminated portfolio takes no more changes: refused at once
+        assert gone.returncode == 2 and "is terminated" in gone.stderr
         assert json.loads(bot.config_path.read_text())["smart_portfolio"]["investment"] == 1200
 
 
@@ -120,3 +121,61 @@ def test_terminate_from_the_command_line(tmp_path, how):
             assert bot.open_trades() == (0 if how == "sell" else 2)
         finally:
             bot.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """The trade database: SQLite in the test's folder, or a fresh database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()
+
+
+def test_two_concurrent_adds_apply_once_and_a_stale_file_never_withdraws(tmp_path, db_url):
+    """Issue 18, item 1, with the real bot (on SQLite and on PostgreSQL): two `smartpf add 100` at once are both
+    applied (1200, generation 2), the file and the bot agree; the config restored from before (1000, no generation)
+    and reloaded is refused, nothing is sold; a restart on that file is refused too; `set` on it is refused with
+    nothing written. Put right, the bot resumes its portfolio from the database, and after its clean stop
+    `reset` is allowed at once."""
+    with running_replay(clock="replay", scenario={"flat": True}, pairs=PAIRS) as ex:
+        bot = DryRun(ex, tmp_path, dict(BASKET), db_url=db_url)
+        original = bot.config_path.read_text()
+        bot.start()
+        try:
+            basket(bot)
+            cmd = [sys.executable, "-m", "smartpf.cli", "add", "-c", str(bot.config_path), "100"]
+            adds = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    for _ in range(2)]
+            outs = [p.communicate(timeout=300) for p in adds]
+            assert [p.returncode for p in adds] == [0, 0], outs
+            section = json.loads(bot.config_path.read_text())["smart_portfolio"]
+            assert (section["investment"], section["generation"]) == (1200, 2)
+            bot.wait_for("the deposits booked", lambda: status(bot)["invested"] == 1200 and status(bot)["status"]
+                         == "running" and len(bot.filled("dep")) >= 2)
+
+            bot.config_path.write_text(original)  # a backup from before both adds, restored
+            mark = len(bot.text())
+            bot.reload()
+            bot.wait_for("the stale file refused", lambda: bot.says("older than the settings in force", mark))
+            stale = smartpf(bot, "set", "--take-profit", "60")
+            assert stale.returncode == 2 and "older than the settings in force" in stale.stderr
+            assert bot.config_path.read_text() == original  # nothing written
+            assert status(bot)["invested"] == 1200
+            assert not [o for o in bot.orders() if o["ft_order_side"] == "sell"]  # no unasked withdrawal
+        finally:
+            bot.stop()
+        assert bot.run_to_exit() != 0 and bot.says("the bot will not start")  # nor on a restart
+        assert not [o for o in bot.orders() if o["ft_order_side"] == "sell"]
+
+        config = json.loads(original)
+        config["smart_portfolio"].update(investment=1200, generation=2)
+        bot.config_path.write_text(json.dumps(config))
+        mark = len(bot.text())
+        bot.start()
+        try:
+            bot.wait_for("the portfolio resumed", lambda: bot.says("resumed portfolio", mark))
+            assert status(bot)["invested"] == 1200
+        finally:
+            bot.stop()
+        reset = smartpf(bot, "reset")  # right after a clean stop: no --force needed
+        assert reset.returncode == 0 and "archived" in reset.stdout, reset.stdout + reset.stderr

@@ -32,7 +32,7 @@ def store(tmp_path):
 
 def test_a_portfolio_round_trips_through_the_database(store):
     engine = started()
-    engine.portfolio_id = "p1"
+    engine.identify("p1")
     row = store.create(engine, "bot")
     tick(engine, 1000, {"BTC/USDT": 120.0, "ETH/USDT": 10.0})  # a rebalance: sell phase filled
     store.save(row, engine)

@@ -185,7 +185,7 @@ def reconcile(bot: LiveBot, *extra: str) -> subprocess.CompletedProcess:
 
 def test_money_moved_outside_the_bot_is_reported(tmp_path):
     """ETH withdrawn from the account and a BTC buy placed by hand, both outside the bot: `smartpf reconcile`
-    names the difference and the orphan (exit 1); the restarted bot reports the orphan, does not count it,
+    names the difference and the orphan (exit 3); the restarted bot reports the orphan, does not count it,
     does not crash and places no order it cannot pay for."""
     with running_replay(clock="replay", scenario={"flat": True}, pairs=PAIRS, accounts=True,
                         balances={"USDT": 2000}) as ex:
@@ -203,7 +203,7 @@ def test_money_moved_outside_the_bot_is_reported(tmp_path):
             manual = client(ex).create_order("BTC/USDT", "market", "buy", 0.0002)
             ledger.outside.add(manual["id"])
             result = reconcile(bot, "--json")
-            assert result.returncode == 1, result.stdout + result.stderr
+            assert result.returncode == 3, result.stdout + result.stderr
             report = json.loads(result.stdout)
             eth = next(r for r in report["coins"] if r["coin"] == "ETH")
             assert eth["difference"] == pytest.approx(-0.01, abs=1e-4)

@@ -1,0 +1,83 @@
+"""When a check is due, and whether it rebalances: the threshold, the schedule, changed targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .. import events as ev
+from ..allocation import actual_weights, largest_drift
+from ..events import Decision, Reason, Snapshot
+from ..planner import plan_sells
+from ..triggers import next_proportional_time, next_scheduled_time, proportional_index, scheduled_index
+from . import messages as say
+from .run import Run
+from .states import OpKind, Phase
+
+_REPEATED = (ev.BELOW_THRESHOLD, ev.ORDERS_TOO_SMALL, ev.BALANCED)  # said again, with the wait, between checks
+
+
+def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> Decision:
+    now = snap.time
+    spec, ledger = run.spec, run.ledger
+    is_due, trigger, idle = due(run, now)
+    if not is_due:
+        return Decision(now, reason=idle)
+    weights = actual_weights(ledger.holdings, prices, ledger.cash, run.pairs())
+    drift = largest_drift(weights, spec.weights, spec.threshold_type)
+    if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
+        return Decision(now, reason=say.below_threshold(drift, spec), checked=True)
+    if trigger == "threshold" and drift is not None:  # (drift is None returned above; for mypy)
+        why = say.beyond_threshold(drift, spec)
+    elif trigger == "schedule":
+        why = say.scheduled_rebalance(spec.interval)
+    else:
+        why = say.TARGETS_CHANGED
+    run.targets_dirty = False
+    sells = plan_sells(spec.weights, ledger.holdings, prices, ledger.cash, run.rules, spec.min_trade, run.reserves)
+    if sells.orders:
+        op = run.new_op(OpKind.REBALANCE, Phase.SELL, trigger, why, now)
+        orders = run.issue(op, sells, now)
+        return Decision(now, orders=orders, notices=(say.rebalance_started(op.id, trigger, why, orders),),
+                        checked=True)
+    buys = run.plan_buys(snap)
+    if buys.orders:
+        op = run.new_op(OpKind.REBALANCE, Phase.BUY, trigger, why, now)
+        run.record_of(op, now).skipped.extend(sells.skipped)
+        orders = run.issue(op, buys, now)
+        return Decision(now, orders=orders, notices=(say.rebalance_started(op.id, trigger, why, orders),),
+                        checked=True)
+    skipped = (*sells.skipped, *buys.skipped)
+    if skipped:
+        reason = say.too_small(why, trigger, skipped, spec.stake_currency)
+    else:
+        reason = say.balanced(why, trigger)
+    return Decision(now, reason=reason, checked=True)
+
+
+def due(run: Run, now: float) -> tuple[bool, str, Reason | None]:
+    """Is a check due now, and of which kind; otherwise the reason why not."""
+    spec = run.spec
+    idx = proportional_index(now, spec.check_interval)
+    check_boundary = run.last_check is None or idx > run.last_check
+    if check_boundary:
+        run.last_check = idx
+    if run.targets_dirty and check_boundary:
+        return True, "targets_changed", None
+    if spec.mode == "scheduled":
+        start = run.started_at if run.started_at is not None else now
+        sidx = scheduled_index(now, start, spec.interval)
+        if run.last_schedule is None:
+            run.last_schedule = sidx
+        if sidx > run.last_schedule:
+            run.last_schedule = sidx
+            return True, "schedule", None
+        wait = next_scheduled_time(now, start, spec.interval) - now
+        return False, "schedule", say.not_scheduled(wait, now)
+    if check_boundary:
+        return True, "threshold", None
+    wait = next_proportional_time(now, spec.check_interval) - now
+    last = run.last_reason
+    if last is not None and last.code in _REPEATED:
+        details = {**last.details, "seconds_to_next_check": wait}
+        return False, "threshold", Reason(last.code, last.message, details)
+    return False, "threshold", say.waiting_for_check(wait)

@@ -1,0 +1,165 @@
+"""The mutable state of one portfolio while it runs, and the life of its operations.
+
+Only the core changes it: the engine and the rule modules (``progress``, ``rebalance``, ``funding``,
+``exits``) take a ``Run``; a host reads it through the engine's read-only properties.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Notice, Order, Reason, Snapshot
+from ..guard import PriceGuard
+from ..market import MarketRules, Reserves
+from ..planner import Plan, plan_buys
+from ..records import OperationRecord
+from ..spec import PortfolioSpec
+from . import messages as say
+from .ledger import Ledger
+from .operation import Operation, TrackedOrder
+from .states import OP_PREFIX, PORTFOLIO, OpKind, Phase, PhaseEvent, PortfolioEvent, PortfolioStatus
+
+
+@dataclass
+class Run:
+    spec: PortfolioSpec
+    ledger: Ledger
+    # Part of every order id (``rb3:sell:ETH/USDT@<portfolio_id>``), so that an order of another
+    # portfolio in the same trade database is never taken for one of this portfolio's.
+    portfolio_id: str = ""
+    rules: dict[str, MarketRules] = field(default_factory=dict)
+    reserves: Reserves = field(default_factory=Reserves)
+    status: PortfolioStatus = PortfolioStatus.NEW
+    started_at: float | None = None
+    guard: PriceGuard = field(default_factory=PriceGuard)
+    op: Operation | None = None
+    seq: int = 0
+    last_check: int | None = None
+    last_schedule: int | None = None
+    targets_dirty: bool = False
+    records: list[OperationRecord] = field(default_factory=list)
+    termination: dict[str, Any] | None = None
+    last_reason: Reason | None = None
+    # when each pair last had a valid price (not saved), and the basket's pairs without one for more than
+    # a check interval: pair -> the time of its last price (saved while any is stale)
+    price_seen: dict[str, float] = field(default_factory=dict)
+    stale: dict[str, float] = field(default_factory=dict)
+    watch_from: float | None = None
+
+    def move(self, event: PortfolioEvent) -> None:
+        self.status = PORTFOLIO.transition(self.status, event)
+
+    def pairs(self) -> tuple[str, ...]:
+        return self.ledger.held_pairs(self.spec.weights)
+
+    # ------------------------------------------------------------------ operations
+    def new_op(self, kind: OpKind, phase: Phase, trigger: str, reason: str, now: float) -> Operation:
+        self.seq += 1
+        op = Operation(f"{OP_PREFIX[kind]}{self.seq}", kind, phase)
+        self.op = op
+        self.records.append(OperationRecord(op.id, kind, trigger, reason, now))
+        if kind == OpKind.REBALANCE:
+            self.ledger.rebalances += 1
+        return op
+
+    def find_record(self, op_id: str) -> OperationRecord | None:
+        """The latest record of operation ``op_id`` (the last one, but for a state saved without it)."""
+        for record in reversed(self.records):
+            if record.id == op_id:
+                return record
+        return None
+
+    def record_of(self, op: Operation, now: float) -> OperationRecord:
+        """The record of the operation under way (a state saved without it gets one again)."""
+        record = self.find_record(op.id)
+        if record is None:
+            record = OperationRecord(op.id, op.kind, "resumed", "its record was not saved", now)
+            self.records.append(record)
+        return record
+
+    def issue(self, op: Operation, plan: Plan, now: float) -> tuple[Order, ...]:
+        self.record_of(op, now).skipped.extend(plan.skipped)
+        issued = []
+        suffix = f"@{self.portfolio_id}" if self.portfolio_id else ""
+        for p in plan.orders:
+            order = Order(f"{op.id}:{p.side}:{p.pair}{suffix}", op.id, p.pair, p.side, p.amount, p.price, p.full)
+            op.orders[order.id] = TrackedOrder(order)
+            issued.append(order)
+        return tuple(issued)
+
+    def finish_op(self, now: float, status: str = "done") -> OperationRecord:
+        op = self.op
+        assert op is not None
+        op.move(PhaseEvent.FINISHED)
+        record = self.record_of(op, now)
+        record.finished_at = now
+        record.status = status
+        self.op = None
+        return record
+
+    # ------------------------------------------------------------------ what a tick offers
+    def watch_prices(self, snap: Snapshot) -> tuple[Notice, ...]:
+        """Note which pairs have a valid price; a pair of the basket without one for more than a check interval
+        is stale: say so once when it becomes stale and once when it has a price again."""
+        now = snap.time
+        if self.watch_from is None:
+            self.watch_from = now
+        seen = self.price_seen
+        times = snap.price_times
+        prices = snap.prices
+        if times is None:  # (a backtest's tick: every valid price is of this instant)
+            priced = True
+            for pair in self.spec.weights:
+                price = prices.get(pair)
+                if price is not None and price > 0 and price != math.inf:
+                    seen[pair] = now
+                else:
+                    priced = False
+            if priced and not self.stale:
+                return ()
+        notices: list[Notice] = []
+        limit = self.spec.check_interval
+        for pair in self.spec.weights:
+            price = prices.get(pair)
+            if times is not None and price is not None and price > 0 and price != math.inf:
+                when = times.get(pair, now)
+                if when >= seen.get(pair, -math.inf):
+                    seen[pair] = when
+            last = seen.get(pair, self.watch_from)
+            if now - last > limit:
+                if pair not in self.stale:
+                    self.stale[pair] = last
+                    notices.append(say.stale_started(pair, last))
+            elif pair in self.stale:
+                notices.append(say.stale_ended(pair, self.stale.pop(pair), now))
+        return tuple(notices)
+
+    def spendable(self, snap: Snapshot) -> float:
+        cash = self.ledger.cash
+        return cash if snap.spendable is None else min(cash, snap.spendable)
+
+    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset()) -> Plan:
+        spec, ledger = self.spec, self.ledger
+        return plan_buys(spec.weights, ledger.holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
+                         self.reserves, spec.fee, reserved=ledger.pending_withdrawal,
+                         spendable=snap.spendable, exclude=exclude)
+
+    def bad_prices(self, snap: Snapshot, pairs: tuple[str, ...]) -> Reason | None:
+        missing: list[str] = []
+        stale: list[str] = []
+        limit = 2 * self.spec.check_interval
+        for pair in pairs:
+            price = snap.prices.get(pair)
+            if price is None or not price > 0 or math.isinf(price):
+                missing.append(pair)
+            elif pair in snap.stale or (
+                snap.price_times is not None and snap.time - snap.price_times.get(pair, -math.inf) > limit
+            ):
+                stale.append(pair)
+        if missing:
+            return say.missing_price(missing, self.stale)
+        if stale:
+            return say.stale_price(stale, self.stale)
+        return None
