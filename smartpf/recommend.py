@@ -20,10 +20,10 @@ from smartpf_core import PortfolioSpec, format_interval
 from . import paths
 from .candles import CandleError, Candles, Timerange, load_candles
 from .sweep import (
-    BACKENDS,
     Setting,
     SweepError,
     Window,
+    add_parallel_arguments,
     execute,
     parse_intervals,
     plan_sweep,
@@ -86,10 +86,7 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
     p.add_argument("--timerange", help="only the data inside YYYYMMDD-YYYYMMDD (default: all of it)")
     p.add_argument("--days", type=int, default=365, help="length of each window in days (default 365)")
     p.add_argument("--step", type=int, default=30, help="days between window starts (default 30)")
-    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (joblib; -1: every core)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky",
-                   help="loky: local processes; dask: a distributed cluster (needs --scheduler and the cluster extra)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the Dask scheduler's address, with --backend dask")
+    add_parallel_arguments(p)
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:

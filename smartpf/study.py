@@ -29,9 +29,9 @@ import pandas as pd
 from . import paths
 from .candles import Timerange
 from .sweep import (
-    BACKENDS,
     SweepError,
     Window,
+    add_parallel_arguments,
     execute,
     heatmap,
     parse_intervals,
@@ -383,10 +383,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--intervals", default=INTERVALS, help="comma-separated schedules (e.g. 1d,7d)")
     p.add_argument("--fee", type=float, default=0.001, help="fee rate per order (0.001 = 0.1 %%)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the baskets")
-    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (joblib; -1: every core)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky",
-                   help="loky: local processes; dask: a distributed cluster (needs --scheduler and the cluster extra)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the Dask scheduler's address, with --backend dask")
+    add_parallel_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the report and charts from the results the last run left in --out")

@@ -447,10 +447,7 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
     p.add_argument("--windows", metavar="LENGTH/STEP", help="rolling windows, e.g. 365d/90d (default: the timerange)")
     p.add_argument("--execution", choices=EXECUTIONS, default="next-candle", help="as in smartpf backtest")
     p.add_argument("--out", required=True, metavar="DIR", help="results.csv, results.parquet and heatmap.png go here")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (loky; default: every core)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky",
-                   help="loky (default): processes on this machine; dask: a distributed cluster (--scheduler)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the dask scheduler for --backend dask")
+    add_parallel_arguments(p)
     p.add_argument("--top", type=int, default=25, help="rows of the ranked table (default 25)")
 
 
@@ -499,3 +496,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def utc_day(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def add_parallel_arguments(p: argparse.ArgumentParser) -> None:
+    """--jobs, --backend, --scheduler: how sweep, recommend and study spread their runs (one set of flags)."""
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (loky; default: every core)")
+    p.add_argument("--backend", choices=BACKENDS, default="loky",
+                   help="loky (default): processes on this machine; dask: a distributed cluster (--scheduler)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the dask scheduler for --backend dask")
