@@ -43,17 +43,19 @@ data: venv
 	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
 	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
 
-# System packages the tests need (run as root, e.g. in CI; .ci/run calls it before make test): Chromium for the
+# System packages the tests need (make test runs this first; installing needs root, as in CI): Chromium for the
 # report's browser test (tests/test_report_browser.py), and a PostgreSQL server that the PostgreSQL tests start
 # themselves on a free port (tests/pg.py). Installs only what is missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
-	if [ -z "$$missing" ]; then echo "make system-deps: chromium and PostgreSQL present"; else \
+	if [ -z "$$missing" ]; then echo "make system-deps: chromium and PostgreSQL present"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "make system-deps: missing Debian packages:$$missing; run 'sudo make system-deps' once" >&2; exit 2; else \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-test: venv data
+# The whole suite, exactly what CI runs (.ci/run); the system packages first (installed when missing, as root).
+test: venv data system-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
