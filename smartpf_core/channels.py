@@ -10,7 +10,7 @@ order's own tag. Which message is sent follows ``smart_portfolio.messages``; a r
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +40,14 @@ def exit_kind(operation_kind: str, trigger: str = "") -> str:
     return REBALANCE
 
 
-def exit_kind_of(order_id: str, records: Iterable[OperationRecord]) -> str | None:
+def exit_kind_of(order_id: str, records: Sequence[OperationRecord]) -> str | None:
     """The exit reason of the engine order ``order_id`` (``rb12:sell:ETH/USDT@<portfolio>``), from its
     operation's record (which says what triggered an exit); None for an id that is no operation's."""
     op_id = order_id.partition(":")[0]
     prefix = op_id.rstrip("0123456789")
     if not op_id or prefix == op_id or prefix not in _PREFIX_KINDS:
         return None
-    for record in reversed(list(records)):
+    for record in reversed(records):  # the operation under way is the last one
         if record.id == op_id:
             return exit_kind(record.kind, record.trigger)
     return exit_kind(_PREFIX_KINDS[prefix])
