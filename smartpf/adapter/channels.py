@@ -58,6 +58,7 @@ class Channels:
         self.settings: rules.ChannelSettings = rules.channel_settings(config.get("smart_portfolio"))[0]
         self._written: dict[int, dict[str, Any]] = {}  # trade id -> custom data as stored
         self._last_report: float | None = None
+        self._failing = False  # the custom data could not be written
         self._times: dict[str, list[float]] = {}  # pair -> loop times, ascending
         self._weights: dict[str, list[tuple[float, float, float, float]]] = {}  # pair -> COLUMNS at those times
 
@@ -81,7 +82,12 @@ class Channels:
         try:
             self._custom_data(engine, coins)
         except Exception as exc:  # noqa: BLE001 - a display, never a reason to stop trading
-            logger.warning("smartpf: cannot write the trades' custom data (%s)", exc)
+            _rollback()  # leave Freqtrade's session usable for its own writes
+            if not self._failing:  # said once, again only after it worked
+                logger.warning("smartpf: cannot write the trades' custom data (%s); trading goes on", exc)
+            self._failing = True
+        else:
+            self._failing = False
         self._report(strategy, engine, details, now)
 
     def _sample(self, coins: dict[str, dict], now: float) -> None:
@@ -164,6 +170,13 @@ def name_exit(engine: Engine | None, trade: Any, order: Any) -> None:
     kind = rules.exit_kind_of(order.ft_order_tag, engine.records)
     if kind is not None:
         trade.exit_reason = kind
+
+
+def _rollback() -> None:
+    try:
+        Trade.session.rollback()
+    except Exception as exc:  # noqa: BLE001 - nothing more to do about a broken session here
+        logger.debug("smartpf: rollback after a failed custom-data write: %s", exc)
 
 
 def last_order_of(engine: Engine, pair: str) -> str | None:

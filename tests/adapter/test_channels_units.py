@@ -94,3 +94,23 @@ def test_the_chart_shows_what_the_bot_saw_by_each_candles_close():
     assert abs(out["smartpf_weight"][1] - coins["ETH/USDT"]["actual_pct"]) < 1e-9
     strategy.dp.runmode = RunMode.BACKTEST
     assert "smartpf_weight" not in box.indicators(strategy, frame.copy(), {"pair": "ETH/USDT"})
+
+
+def test_a_failing_custom_data_write_is_said_once_and_never_stops_the_loop(monkeypatch, caplog):
+    engine, prices = rebalanced()
+    trade = FakeTrade(1, "BTC/USDT")
+
+    def broken(key, value):
+        raise RuntimeError("database is locked")
+
+    trade.set_custom_data = broken
+    rollbacks = []
+    monkeypatch.setattr(channels.ftdoor, "open_trades", lambda: [trade])
+    monkeypatch.setattr(channels.Trade, "session", SimpleNamespace(rollback=lambda: rollbacks.append(1)),
+                        raising=False)
+    strategy = SimpleNamespace(engine=engine, dp=SimpleNamespace(runmode=RunMode.DRY_RUN))
+    box = channels.Channels({"smart_portfolio": {}})
+    for now in (1000.0, 1060.0, 1120.0):
+        box.loop(strategy, prices, now)
+    assert len(rollbacks) == 3
+    assert caplog.text.count("cannot write the trades' custom data") == 1
