@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .channels import channel_settings
 from .spec import Problem, Validation, parse_settings
 
 # Freqtrade's candle sizes on Binance spot (ccxt's binance.timeframes); the strategy only needs one
@@ -26,6 +27,7 @@ def check_config(config: Mapping[str, Any]) -> Validation:
     if not isinstance(config, Mapping):
         return result
     problems = list(result.errors) + freqtrade_problems(config, result.spec.pairs if result.spec else None)
+    problems += channel_settings(config.get("smart_portfolio"))[1]  # reports and messages (channels.py)
     return Validation(result.spec, tuple(problems), result.warnings)
 
 

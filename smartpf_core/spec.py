@@ -42,7 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "price_guard": 25.0,
     "generation": 0,
 }
-KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
+# report_every, messages, message_min_value: checked by channels.py (what the bot tells, not how it trades)
+KNOWN_KEYS = ("assets", "investment", *DEFAULTS, "report_every", "messages", "message_min_value")
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Za-z0-9]{2,20}$")
 

@@ -27,7 +27,7 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import ftdoor, history
+from smartpf.adapter import channels, ftdoor, history
 from smartpf.adapter.client_ids import client_order_id
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
@@ -78,6 +78,7 @@ class SmartPortfolio(IStrategy):
     position_adjustment_enable = True
     max_entry_position_adjustment = -1
     process_only_new_candles = True
+    plot_config = channels.PLOT_CONFIG  # FreqUI: each coin's weight against its target and band
     startup_candle_count = 0
     order_types = {  # noqa: RUF012
         "entry": "market", "exit": "market", "emergency_exit": "market", "force_entry": "market",
@@ -112,6 +113,7 @@ class SmartPortfolio(IStrategy):
         self._last_message: dict[str, float] = {}
         self._io_failing: dict[str, str] = {}  # a write that fails (save, export) -> what was said about it
         self._sending: dict[tuple[str, str], tuple[str, float]] = {}  # (pair, side) -> engine order id, when
+        self._channels = channels.Channels(config)  # custom data, exit reasons, messages, chart
 
     # ------------------------------------------------------------------ start
     @property
@@ -178,7 +180,7 @@ class SmartPortfolio(IStrategy):
                                + "\n  ".join(problems), problems)
                 notices = []
             for notice in notices:
-                self._tell(notice.message, always=True)
+                self._tell(notice.message, always=True, send=self._channels.announces(notice))
             if not self._reload:  # once per start; a reload says only what changed (above)
                 logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
                             _describe(self.engine.spec))
@@ -364,6 +366,7 @@ class SmartPortfolio(IStrategy):
         # engine has an order to place (ftdoor leaves it on if an upgrade changed that).
         self.position_adjustment_enable = ftdoor.position_adjustment(bool(self._orders))
         self._report(decision, prices)
+        self._channels.loop(self, prices, now)  # dry-run and live: custom data, the report, the chart
         if self._backtesting:
             if ts == self._last_ts:
                 self._write_summary()
@@ -419,7 +422,7 @@ class SmartPortfolio(IStrategy):
 
     # ------------------------------------------------------------------ per pair
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return dataframe
+        return self._channels.indicators(self, dataframe, metadata)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         # Willing while the portfolio trades: whether a coin is really bought is the engine's decision
@@ -492,6 +495,7 @@ class SmartPortfolio(IStrategy):
             if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id), order_entry_tag(mine)):
                 # booked in memory; the portfolio is saved once per loop, and after a restart the
                 # trade database (reconcile) brings back any fill the saved state missed
+                channels.name_exit(engine, trade, order)  # the exit reason becomes its stable kind; the tag stays
                 engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
@@ -504,7 +508,7 @@ class SmartPortfolio(IStrategy):
     # ------------------------------------------------------------------ reporting
     def _report(self, decision: Any, prices: dict[str, float]) -> None:
         for notice in decision.notices:
-            self._tell(notice.message, always=True)
+            self._tell(notice.message, always=True, send=self._channels.announces(notice))
         reason = decision.reason
         if reason is None or self._backtesting:
             return
@@ -520,16 +524,17 @@ class SmartPortfolio(IStrategy):
             now = decision.time
             if now - self._last_message.get(reason.code, -math.inf) >= SKIP_MESSAGE_EVERY:
                 self._last_message[reason.code] = now
-                self._tell(f"no rebalance: {reason.message}", always=True)
+                self._tell(f"no rebalance: {reason.message}", always=True, send=self._channels.announces(reason))
             else:
                 logger.info("smartpf: no rebalance: %s", reason.message)
 
-    def _tell(self, text: str, always: bool = False) -> None:
+    def _tell(self, text: str, always: bool = False, send: bool = True) -> None:
         if self._backtesting:
             logger.debug("smartpf: %s", text)
             return
         logger.info("smartpf: %s", text)
-        self.dp.send_msg(f"smartpf: {text}", always_send=always)
+        if send:  # smart_portfolio.messages (smartpf_core.channels)
+            self.dp.send_msg(f"smartpf: {text}", always_send=always)
 
     def _persist(self, prices: dict[str, float] | None = None, now: float | None = None,
                  reason: ev.Reason | None = None) -> None:

@@ -124,7 +124,7 @@ def started(investment: float, currency: str, op_id: str, skipped: Sequence[Skip
 def rebalance_started(op_id: str, trigger: str, why: str, orders: tuple[Order, ...]) -> Notice:
     what = ", ".join(f"{o.side} {o.amount:g} {o.pair}" for o in orders)
     return Notice("rebalance_started", f"rebalance {op_id} ({trigger}): {why}; {what}",
-                  {"op": op_id, "trigger": trigger})
+                  {"op": op_id, "trigger": trigger, "value": sum(o.value for o in orders)})
 
 
 def finished(record: OperationRecord, currency: str) -> Notice:
@@ -133,7 +133,8 @@ def finished(record: OperationRecord, currency: str) -> Notice:
     text = f"{record.kind} {record.id} done: {trades}"
     if skipped:
         text += "; not traded: " + "; ".join(skipped)
-    return Notice(f"{record.kind}_finished", text, {"op": record.id, "trigger": record.trigger})
+    return Notice(f"{record.kind}_finished", text, {"op": record.id, "trigger": record.trigger,
+                                                    "value": sum(t.value for t in record.trades)})
 
 
 def terminating(why: str, currency: str, op_id: str) -> Notice:

@@ -99,6 +99,9 @@ def test_kill_9_in_the_middle_of_a_rebalance_then_stop_loss_keep(tmp_path):
             assert sum(t.startswith("smartpf-entry") for t in tags) == 2  # nor the basket bought twice
             assert [(o["ft_pair"], o["ft_order_side"]) for o in bot.filled("rb")] == [
                 ("ETH/USDT", "sell"), ("BTC/USDT", "buy")]
+            # the sell's exit reason is its stable kind; its tag, by which the restart booked it, is unchanged
+            assert {t["pair"]: t["exit_reason"] for t in bot.sql("SELECT pair, exit_reason FROM trades")} == {
+                "BTC/USDT": None, "ETH/USDT": "smartpf_rebalance"}
             bot.wait_for("weights back at target", lambda: weights_within(bot.state(), 1.0), timeout=30)
 
             # timeout: the -30 % crash is a jump the price guard confirms one check (60 s) later
