@@ -24,7 +24,8 @@ from .reads import ReadError, Snapshot, Source
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 SHOWN_RECORDS = 100  # the page lists the latest ones; the CSV has them all
 MAX_FORM = 16_384  # bytes: the page's forms are a few fields
-HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+# same-origin, not no-referrer: with no-referrer a browser posts forms with "Origin: null", which is refused
+HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
            "X-Content-Type-Options": "nosniff"}
 
 

@@ -217,7 +217,12 @@ def test_forms_need_the_csrf_token_and_post(client, monkeypatch):
     other_site = client.post("/actions/add", data={"csrf": csrf, "amount": "5"},
                              headers={"Origin": "https://evil.example"})
     assert other_site.status_code == 403
+    hidden = client.post("/actions/add", data={"csrf": csrf, "amount": "5"}, headers={"Origin": "null"})
+    assert hidden.status_code == 403
     assert calls == []
+    # a browser sends the page's own Origin with a form only under this policy (no-referrer would send "null")
+    page = client.get("/")
+    assert page.headers["referrer-policy"] == "same-origin" and page.headers["x-frame-options"] == "DENY"
     done = client.post("/actions/add", data={"csrf": csrf, "amount": "200"}, headers={"Origin": LOOPBACK})
     assert done.status_code == 200 and "add applied" in done.text
     assert calls == [("add", {"amount": "200"})]
