@@ -16,6 +16,7 @@ from ..report import tidy
 from ..view import record_rows
 
 DB_LOCK = threading.RLock()
+CHART_EVERY = 300.0  # seconds: the chart is rebuilt after a new record, else at most this often
 
 
 class ReadError(Exception):
@@ -32,7 +33,7 @@ class Snapshot:
     reasons: list[dict[str, Any]]
     rejected: dict[str, Any] | None
     records: list[dict[str, Any]]
-    key: tuple[Any, ...] = field(default=())  # changes when the saved state or the prices change (the chart)
+    key: tuple[Any, ...] = field(default=())  # the chart's: a new record, or CHART_EVERY later
 
     def api_portfolio(self) -> dict[str, Any]:
         return {"portfolio_id": self.portfolio_id, "stake_currency": self.currency, **tidy(self.view)}
@@ -63,7 +64,7 @@ class Source:
                 now = time.time()
                 view = status_view(config, store, row, engine, now)
                 reasons, rejected = why_of(store, row)
-                key = (row.id, row.updated_at, view.get("prices_at"), len(engine.records))
+                key = (row.id, len(engine.records), int(now // CHART_EVERY))
                 return Snapshot(row.id, row.status == "active", engine.spec.stake_currency, view, reasons, rejected,
                                 record_rows(engine.records, after), key)
             except Exception as exc:  # noqa: BLE001
