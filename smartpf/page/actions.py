@@ -47,8 +47,9 @@ class Steering:
         try:
             with DB_LOCK, contextlib.redirect_stdout(out):
                 command(args)
-        except PortfolioCommandError as exc:
-            return Outcome(False, str(exc))
+        except PortfolioCommandError as exc:  # the steering command's words, with serve's option for the bot's API
+            return Outcome(False, str(exc).replace("(--url for another address)", "(serve --bot-url for another "
+                                                   "address)"))
         except Exception as exc:  # noqa: BLE001 - a database error or a bug: one line on the page, no traceback
             problem = database_problem(exc) if _is_database_error(exc) else (
                 f"unexpected error: {type(exc).__name__}: {exc}")

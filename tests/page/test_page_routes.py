@@ -275,7 +275,16 @@ def test_a_change_the_stopped_bot_cannot_take_is_refused_and_restored(client, bo
     answer = client.post("/actions/add", data={"csrf": csrf, "amount": "200"})
     said = re.search(r'id="outcome"[^>]*>(.*?)</p>', markup.unescape(answer.text), re.S).group(1)
     assert answer.status_code == 400, said
-    assert "no bot answers" in said and "restored" in said, said
+    assert "no bot answers" in said and "restored" in said and "serve --bot-url" in said, said
+    assert bot.config.read_text() == before
+
+
+def test_one_change_at_a_time(client, bot):
+    csrf = token(client.get("/").text)
+    before = bot.config.read_text()
+    with actions.ACTION_LOCK:  # a change still being applied
+        answer = client.post("/actions/withdraw", data={"csrf": csrf, "amount": "10"})
+    assert answer.status_code == 400 and "still being applied" in answer.text
     assert bot.config.read_text() == before
 
 
