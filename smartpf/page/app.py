@@ -161,7 +161,8 @@ def page_context(snap: Snapshot, chart: str) -> dict[str, Any]:
     view = snap.view
     now = time.time()
     return {"title": f"Smart Portfolio {snap.portfolio_id}", "snap": snap, "view": view, "cur": snap.currency,
-            "chart": chart, "records": snap.records[-SHOWN_RECORDS:][::-1], "record_count": len(snap.records),
+            "chart": chart, "has_chart": 'id="chart-value"' in chart,
+            "records": snap.records[-SHOWN_RECORDS:][::-1], "record_count": len(snap.records),
             "prices_age": _age(view.get("prices_at"), now), "seen_age": _age(view.get("last_seen"), now),
             "premium": None if view["value"] is None or view["hodl_value"] is None
             else view["value"] - view["hodl_value"],

@@ -307,3 +307,12 @@ def test_a_database_without_a_portfolio_is_said_on_the_page(tmp_path, monkeypatc
     page = client.get("/")
     assert page.status_code == 404 and "no portfolio yet" in page.text
     assert client.get("/api/portfolio").json()["error"].endswith("start the bot")
+
+
+def test_without_the_candles_the_page_says_why_there_is_no_chart(bot, monkeypatch, tmp_path):
+    empty = argparse.Namespace(config=bot.config, url=bot.url, datadir=tmp_path)
+    page = TestClient(make_app(empty, None, "127.0.0.1", monkeypatch), base_url=LOOPBACK).get("/")
+    assert page.status_code == 200
+    said = markup.unescape(page.text)
+    assert "No chart: --datadir" in said and "chart-value" not in said and "/plotly.min.js" not in said
+    assert 'data-coin="BTC"' in said  # the rest of the page is there
