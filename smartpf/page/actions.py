@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import steer
 from ..portfolio_cli import PortfolioCommandError
-from .reads import DB_LOCK, Source, database_problem
+from .reads import DB_LOCK, Source, database_problem, release_session
 
 ACTION_LOCK = threading.Lock()  # one change at a time from this page (steer's file lock covers other processes)
 KINDS = ("add", "withdraw", "set", "terminate")
@@ -55,6 +55,8 @@ class Steering:
                 f"unexpected error: {type(exc).__name__}: {exc}")
             return Outcome(False, problem)
         finally:
+            with DB_LOCK:
+                release_session()  # the command's session: no transaction left open beside the bot
             ACTION_LOCK.release()
         said = [line for line in out.getvalue().splitlines() if line.strip()]
         return Outcome(True, said[-1] if said else f"{kind} done")

@@ -97,7 +97,7 @@ class Source:
             except Exception as exc:  # noqa: BLE001
                 return f'<p class="note">No chart: {escape(database_problem(exc))}.</p>'
             finally:
-                _release()
+                release_session()
         series = rebuild(data)
         value = build_charts(data, series, premium_split(data, series))[0]
         return str(value.figure.to_html(full_html=False, include_plotlyjs=False, div_id="chart-value",
@@ -122,10 +122,10 @@ def _close(store: Any) -> None:
         session.close()
     if bind is not None:
         bind.dispose()
-    _release()
+    release_session()
 
 
-def _release() -> None:
+def release_session() -> None:
     from freqtrade.persistence import Trade
 
     session = getattr(Trade, "session", None)
