@@ -124,6 +124,12 @@ def test_add_200_from_the_page_raises_the_running_bots_investment(tmp_path):
             browser.call("Page.navigate", url=page.url + "/")
             browser.wait_for("the page again", "document.getElementById('invested') && "
                              "document.getElementById('invested').textContent === '1,200.00'", 60)
+            # the command line reads the same page remotely, with the password from the environment
+            env = dict(os.environ, **{PASSWORD_ENV: PASSWORD})
+            remote = subprocess.run([SMARTPF, "status", "--url", page.url, "--json"], capture_output=True,
+                                    text=True, timeout=150, env=env)
+            assert remote.returncode == 0, remote.stderr
+            assert json.loads(remote.stdout)["invested"] == 1200 and PASSWORD not in remote.stdout + remote.stderr
         finally:
             if browser is not None:
                 browser.close()
