@@ -109,10 +109,10 @@ def create_app(source: Source, steering: Steering, guard: Guard) -> FastAPI:
                 "from elsewhere): reload the page and try again; nothing changed"))
         if kind not in KINDS:
             return render(request, "outcome.html", 404, ok=False, title=kind, message=f"no action {kind!r}")
-        if kind == "terminate" and form.get("confirm") != "yes":
-            return confirm_terminate(request, form.get("how", ""))
-        from starlette.concurrency import run_in_threadpool
+        from starlette.concurrency import run_in_threadpool  # reads and changes wait on the database lock
 
+        if kind == "terminate" and form.get("confirm") != "yes":
+            return await run_in_threadpool(confirm_terminate, request, form.get("how", ""))
         outcome = await run_in_threadpool(steering.run, kind, form)
         return render(request, "outcome.html", 200 if outcome.ok else 400, ok=outcome.ok, message=outcome.message,
                       title=kind)
