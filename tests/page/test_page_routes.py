@@ -316,3 +316,21 @@ def test_without_the_candles_the_page_says_why_there_is_no_chart(bot, monkeypatc
     said = markup.unescape(page.text)
     assert "No chart: --datadir" in said and "chart-value" not in said and "/plotly.min.js" not in said
     assert 'data-coin="BTC"' in said  # the rest of the page is there
+
+
+def test_the_guard_words():
+    from smartpf.page.guard import Guard, GuardError, check_listen, is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]", "LOCALHOST"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com", "localhost.evil.com"))
+    check_listen("127.0.0.1", None)
+    with pytest.raises(GuardError):
+        check_listen("0.0.0.0", None)
+    guard = Guard("pässword:with:colons")
+    basic = "Basic " + base64.b64encode("anyone:pässword:with:colons".encode()).decode()
+    assert guard.authorised(basic) and not guard.authorised(basic[:-4]) and not guard.authorised(None)
+    assert guard.host_ok("evil.example")  # with a password any name may be used (a LAN name, a proxy)
+    assert not Guard(None).host_ok("127.0.0.1.evil.example:8090") and Guard(None).host_ok("127.0.0.1:8090")
+    assert Guard(None).csrf != Guard(None).csrf and len(guard.csrf) >= 40
+    assert guard.same_origin(None, "h:1") and guard.same_origin("http://h:1", "h:1")
+    assert not guard.same_origin("null", "h:1") and not guard.same_origin("http://other:1", "h:1")
