@@ -541,6 +541,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="write them to FILE (default: print)")
     p.set_defaults(func=portfolio_cli.cmd_records)
 
+    from . import page
+
+    page.add_parser(sub)  # smartpf serve, and --url for status, why and records
+
     from .reporting import cli as report_cli
 
     p = sub.add_parser("report", help="charts and totals of a bot (its trade database) or of a Freqtrade backtest "

@@ -257,19 +257,26 @@ def last_known_prices(engine: Engine) -> dict[str, tuple[float, float | None]]:
     return known
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from .report import tidy
-    from .view import format_view, portfolio_view
+def status_view(config: dict[str, Any], store: Any, row: Any, engine: Engine, now: float) -> dict[str, Any]:
+    """The view ``status --json`` prints (and the page's API serves): the saved state at the bot's last prices."""
+    from .view import portfolio_view
 
-    config, _url, store, row, engine = _portfolio_and_config(args)
     view_row = store.view(row.id)
     prices = json.loads(view_row.prices) if view_row else {}
     reasons = json.loads(view_row.reasons) if view_row else []
-    now = time.time()
     saved_at = row.updated_at.replace(tzinfo=UTC).timestamp()
     running = row.status == "active" and bot_running(config, saved_at, now)
-    view = portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons,
+    return portfolio_view(engine, prices, view_row.prices_at if view_row else None, now, reasons,
                           last_known=last_known_prices(engine), running=running, last_seen=saved_at)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .report import tidy
+    from .view import format_view
+
+    config, _url, store, row, engine = _portfolio_and_config(args)
+    now = time.time()
+    view = status_view(config, store, row, engine, now)
     if args.json:
         print(json.dumps(tidy(view), indent=2))
     else:
@@ -277,23 +284,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_why(args: argparse.Namespace) -> int:
-    _url, store, row, engine = _portfolio(args)
+def why_of(store: Any, row: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The latest reasons for not rebalancing (oldest first) and the last settings change the bot refused."""
     view_row = store.view(row.id)
     reasons = json.loads(view_row.reasons) if view_row else []
+    rejected = json.loads(view_row.rejected) if view_row and view_row.rejected else None
+    return reasons, rejected
+
+
+def why_lines(portfolio_id: str, reasons: list[dict[str, Any]], rejected: dict[str, Any] | None) -> list[str]:
+    """What ``smartpf why`` prints."""
     if not reasons:
-        print(f"portfolio {row.id}: no reason recorded yet (the bot saves one at each loop)")
-        return 0
-    print(f"portfolio {row.id}: the latest reasons for not rebalancing, oldest first")
+        return [f"portfolio {portfolio_id}: no reason recorded yet (the bot saves one at each loop)"]
+    lines = [f"portfolio {portfolio_id}: the latest reasons for not rebalancing, oldest first"]
     for reason in reasons:
         when = datetime.fromtimestamp(reason.get("at") or 0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        print(f"  {when}  {reason.get('code')}: {reason.get('message')}")
+        lines.append(f"  {when}  {reason.get('code')}: {reason.get('message')}")
         numbers = {k: v for k, v in (reason.get("details") or {}).items() if isinstance(v, int | float | str)}
         if numbers:
-            print("      " + ", ".join(f"{k}={_detail(k, v)}" for k, v in numbers.items()))
-    if view_row and view_row.rejected:
-        rejected = json.loads(view_row.rejected)
-        print("  last settings change refused: " + "; ".join(rejected.get("problems", [])))
+            lines.append("      " + ", ".join(f"{k}={_detail(k, v)}" for k, v in numbers.items()))
+    if rejected:
+        lines.append("  last settings change refused: " + "; ".join(rejected.get("problems", [])))
+    return lines
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    _url, store, row, _engine = _portfolio(args)
+    print("\n".join(why_lines(row.id, *why_of(store, row))))
     return 0
 
 
@@ -305,17 +322,21 @@ def _detail(key: str, value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+def parse_since(text: str | None) -> float | None:
+    """``--since``: an ISO-8601 time (UTC unless it says otherwise) as epoch seconds."""
+    if not text:
+        return None
+    try:
+        since = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PortfolioCommandError(f"--since {text!r}: not an ISO-8601 time such as 2026-11-27T10:00Z") from exc
+    return (since if since.tzinfo else since.replace(tzinfo=UTC)).timestamp()
+
+
 def cmd_records(args: argparse.Namespace) -> int:
     from .view import record_rows, records_csv
 
-    since = None
-    if args.since:
-        try:
-            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise PortfolioCommandError(f"--since {args.since!r}: not an ISO-8601 time such as 2026-11-27T10:00Z"
-                                        ) from exc
-        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).timestamp()
+    since = parse_since(args.since)
     _url, _store, _row, engine = _portfolio(args)
     text = records_csv(record_rows(engine.records, since))
     if args.csv:
