@@ -295,6 +295,9 @@ def simulate_fast(
             i += 1
             continue
         k = _next_candidate(rest, market, i + 1, minimums)
+        if rest.wake_at is not None:  # a time-driven rule (a recurring deposit): step the engine there; its
+            # tick may have left a due schedule unchecked, which ``_next_candidate`` then finds at or before i
+            k = max(i + 1, min(k, int(np.searchsorted(market.times, rest.wake_at, side="left"))))
         if k > i + 1:
             values.fill(engine, i + 1, k)
             engine.skip_quiet(market.times_list[k - 1], market.prices(k - 1))

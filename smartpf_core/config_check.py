@@ -25,7 +25,8 @@ def check_config(config: Mapping[str, Any]) -> Validation:
     result = parse_settings(config)
     if not isinstance(config, Mapping):
         return result
-    problems = list(result.errors) + freqtrade_problems(config, result.spec.pairs if result.spec else None)
+    out = tuple(result.spec.pair(c) for c in (*result.spec.frozen, *result.spec.dropped)) if result.spec else ()
+    problems = list(result.errors) + freqtrade_problems(config, result.spec.pairs if result.spec else None, out)
     return Validation(result.spec, tuple(problems), result.warnings)
 
 
@@ -42,8 +43,10 @@ def _real(value: Any) -> float | None:
         return None
 
 
-def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None) -> list[Problem]:
-    """The Freqtrade-level settings that conflict with a portfolio of ``pairs`` (None: not known)."""
+def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None,
+                       held_out: tuple[str, ...] = ()) -> list[Problem]:
+    """The Freqtrade-level settings that conflict with a portfolio of ``pairs`` (None: not known). The whitelist
+    may also list ``held_out`` pairs: coins dropped from the weights but still held (``frozen``, ``dropped``)."""
     problems: list[Problem] = []
 
     def bad(key: str, value: Any, allowed: str) -> None:
@@ -53,8 +56,8 @@ def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None)
         whitelist = _get(config.get("exchange"), "pair_whitelist", [])
         listed = set(whitelist) if isinstance(whitelist, list) and all(isinstance(p, str) for p in whitelist) \
             else None
-        if listed != set(pairs):
-            extra = sorted((listed or set()) - set(pairs))
+        if listed is None or not set(pairs) <= listed <= {*pairs, *held_out}:
+            extra = sorted((listed or set()) - set(pairs) - set(held_out))
             missing = sorted(set(pairs) - (listed or set()))
             detail = "; ".join(filter(None, [f"not in assets: {', '.join(extra)}" if extra else "",
                                              f"missing: {', '.join(missing)}" if missing else ""]))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .flows import FLOW_KEYS, Recurring, equal_assets, parse_flow_settings
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
 from .threshold import Threshold
 
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "price_guard": 25.0,
     "generation": 0,
 }
-KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
+KNOWN_KEYS = ("assets", "investment", *DEFAULTS, *FLOW_KEYS)
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Za-z0-9]{2,20}$")
 
@@ -81,6 +82,13 @@ class PortfolioSpec:
     generation: int = 0  # the settings change this is: smartpf's commands count it up (Engine.update_spec)
     stake_currency: str = "USDT"
     fee: float = DEFAULT_FEE
+    # inflows and weighting (flows.py): each off by default
+    inflow: str = "target"
+    recurring: Recurring | None = None
+    weighting: str = "fixed"
+    stale_after: int | None = None  # a basket coin without a price for longer is frozen out of the weights
+    frozen: tuple[str, ...] = ()  # coins held but kept out of the weights and never traded (set --drop)
+    dropped: tuple[str, ...] = ()  # coins out of the weights, sold by the bot (set --drop --sell)
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -132,7 +140,25 @@ class PortfolioSpec:
         }
         if not self.generation:  # a state saved before generations existed loads and saves back byte-identical
             del saved["generation"]
+        saved.update(self._flow_dict())
         return saved
+
+    def _flow_dict(self) -> dict[str, Any]:
+        """The flow options that are not at their default (so a state without them writes back byte-identical)."""
+        out: dict[str, Any] = {}
+        if self.inflow != "target":
+            out["inflow"] = self.inflow
+        if self.recurring is not None:
+            out["recurring"] = {"amount": self.recurring.amount, "every": format_interval(self.recurring.every)}
+        if self.weighting != "fixed":
+            out["weights"] = self.weighting
+        if self.stale_after is not None:
+            out["stale_after"] = format_interval(self.stale_after)
+        if self.frozen:
+            out["frozen"] = list(self.frozen)
+        if self.dropped:
+            out["dropped"] = list(self.dropped)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioSpec:
@@ -148,12 +174,18 @@ class PortfolioSpec:
             if not f.init or f.name in values or data.get(f.name) is None:
                 continue
             raw = data[f.name]
-            if f.name in ("check_interval", "interval"):
+            if f.name in ("check_interval", "interval", "stale_after"):
                 values[f.name] = _stored_seconds(raw)
+            elif f.name in ("frozen", "dropped"):
+                values[f.name] = tuple(str(c) for c in raw)
+            elif f.name == "recurring":
+                values[f.name] = Recurring(float(raw["amount"]), _stored_seconds(raw["every"]))
             elif isinstance(f.default, float) or f.name in ("take_profit", "stop_loss"):
                 values[f.name] = float(raw)
             else:
                 values[f.name] = raw
+        if isinstance(data.get("weights"), str):
+            values["weighting"] = data["weights"]
         return cls(**values)
 
 
@@ -256,7 +288,11 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
             hint = f"did you mean '{close[0]}'?" if close else f"known settings: {', '.join(KNOWN_KEYS)}"
             err(str(key), section[key], f"unknown setting; {hint}")
 
-    allocations = _parse_assets(section.get("assets", _MISSING), stake, err)
+    flows = parse_flow_settings(section, err)
+    assets_raw = section.get("assets", _MISSING)
+    if flows.weighting == "equal":
+        assets_raw = equal_assets(assets_raw)
+    allocations = _parse_assets(assets_raw, stake, err)
 
     investment_raw = section.get("investment", _MISSING)
     investment = _number(investment_raw)
@@ -346,6 +382,12 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         generation=generation,
         stake_currency=stake,
         fee=fee,
+        inflow=flows.inflow,
+        recurring=flows.recurring,
+        weighting=flows.weighting,
+        stale_after=flows.stale_after,
+        frozen=flows.frozen,
+        dropped=flows.dropped,
     )
     smallest_coin, smallest = min(spec.allocations, key=lambda a: a[1])
     if spec.threshold_type == "absolute" and spec.threshold >= smallest:

@@ -78,6 +78,7 @@ class AtRest:
     started_at: float
     last_check: int
     last_schedule: int | None
+    wake_at: float | None = None  # a time-driven rule (a recurring deposit) acts at or after it, whatever the prices
 
 
 class Engine:
@@ -271,17 +272,18 @@ class Engine:
         spec, ledger = run.spec, run.ledger
         if run.status != PortfolioStatus.RUNNING or run.op is not None or run.targets_dirty:
             return None
-        if spec.terminate is not None or run.guard.pending or run.started_at is None:
+        if spec.terminate is not None or run.guard.pending or run.started_at is None or run.frozen_out():
             return None
-        if abs(spec.investment - (ledger.invested - ledger.withdrawal_kept)) > EPS or ledger.pending_withdrawal > EPS:
+        if abs(ledger.unapplied(spec.investment)) > EPS or ledger.pending_withdrawal > EPS:
             return None
         if run.last_check is None or (spec.mode == "scheduled" and run.last_schedule is None):
             return None
         accepted = run.guard.accepted
         if any(accepted.get(pair) != prices.get(pair) for pair in run.pairs()):
             return None
+        wake = None if spec.recurring is None else spec.recurring.next_time(run.started_at, run.deposits)
         return AtRest(spec, dict(ledger.holdings), ledger.cash, ledger.invested, run.started_at, run.last_check,
-                      run.last_schedule)
+                      run.last_schedule, wake)
 
     def skip_quiet(self, now: float, prices: Mapping[str, float]) -> None:
         """Book-keep ticks a host skipped, ending with the tick at ``now`` with ``prices``, as stepping them

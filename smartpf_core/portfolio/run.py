@@ -7,10 +7,13 @@ Only the core changes it: the engine and the rule modules (``progress``, ``rebal
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..allocation import portfolio_value
 from ..events import Notice, Order, Reason, Snapshot
+from ..flows import fill_targets
 from ..guard import PriceGuard
 from ..market import MarketRules, Reserves
 from ..planner import Plan, plan_buys
@@ -49,6 +52,9 @@ class Run:
     watch_from: float | None = None
     # live: what the account was found short of, and since when (see outside.py); saved while it lasts
     diverged: dict[str, Any] | None = None
+    deposits: int = 0  # recurring deposits made (or skipped) since the start (flows.py); saved when any
+    frozen: tuple[str, ...] = ()  # basket pairs frozen out of the weights for want of a price (stale_after)
+    waiting: frozenset[str] = frozenset()  # dropped coins (set --drop --sell) without a price at this tick
 
     def move(self, event: PortfolioEvent) -> None:
         self.status = PORTFOLIO.transition(self.status, event)
@@ -146,15 +152,72 @@ class Run:
                     notices.append(say.stale_started(pair, last))
             elif pair in self.stale:
                 notices.append(say.stale_ended(pair, self.stale.pop(pair), now))
+        return (*notices, *self.update_frozen(now))
+
+    # ------------------------------------------------------------------ coins frozen out of the weights
+    def frozen_out(self) -> frozenset[str]:
+        """The pairs the portfolio neither values for its weights nor trades: those ``set --drop`` kept out
+        (``spec.frozen``) and those without a price for longer than ``spec.stale_after``."""
+        if not self.frozen and not self.spec.frozen and not self.waiting:
+            return frozenset()
+        return frozenset((*self.frozen, *self.waiting, *(self.spec.pair(c) for c in self.spec.frozen)))
+
+    def wait_for_dropped(self, snap: Snapshot) -> None:
+        """A dropped coin still held, without a valid price now but with a last accepted one, waits (frozen for
+        this tick) while the others trade: it is sold when its market has a price again."""
+        if not self.spec.dropped:
+            return
+        waiting = []
+        for coin in self.spec.dropped:
+            pair = self.spec.pair(coin)
+            price = snap.prices.get(pair)
+            unpriced = price is None or not price > 0 or math.isinf(price) or pair in snap.stale
+            if unpriced and self.ledger.holdings.get(pair, 0.0) > 0 and pair in self.guard.accepted:
+                waiting.append(pair)
+        self.waiting = frozenset(waiting)
+
+    def targets(self) -> Mapping[str, float]:
+        """The target weights the rules trade towards: a frozen coin's weight goes to the others pro rata."""
+        frozen = self.frozen_out()
+        if not frozen:
+            return self.spec.weights
+        rest = {p: w for p, w in self.spec.weights.items() if p not in frozen}
+        total = sum(rest.values())
+        return {p: w / total for p, w in rest.items()} if total > 0 else {}
+
+    def tradable(self) -> Mapping[str, float]:
+        """The holdings the rules value and trade: all but the frozen coins."""
+        frozen = self.frozen_out()
+        holdings = self.ledger.holdings
+        return holdings if not frozen else {p: q for p, q in holdings.items() if p not in frozen}
+
+    def update_frozen(self, now: float) -> tuple[Notice, ...]:
+        """Freeze a basket pair stale for longer than ``stale_after`` (and with a last price to value it at),
+        thaw it when it has a price again: one notice each way."""
+        after = self.spec.stale_after
+        frozen = () if after is None else tuple(
+            p for p, since in self.stale.items()
+            if p in self.spec.weights and now - since > after and p in self.guard.accepted)
+        if frozen == self.frozen:
+            return ()
+        notices = [say.frozen_out(p, self.stale[p], self.spec.weights[p]) for p in frozen if p not in self.frozen]
+        notices += [say.thawed(p) for p in self.frozen if p not in frozen]
+        self.frozen = frozen
         return tuple(notices)
 
     def spendable(self, snap: Snapshot) -> float:
         cash = self.ledger.cash
         return cash if snap.spendable is None else min(cash, snap.spendable)
 
-    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset()) -> Plan:
+    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset(),
+                  underweight: bool = False) -> Plan:
+        """The buys towards the targets; ``underweight``: an inflow that only fills the coins under target,
+        the furthest under first (``flows.fill_targets``)."""
         spec, ledger = self.spec, self.ledger
-        return plan_buys(spec.weights, ledger.holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
+        weights = self.targets()
+        holdings = self.tradable()
+        targets = underweight_targets(weights, holdings, ledger, snap, spec.fee) if underweight else weights
+        return plan_buys(targets, holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
                          self.reserves, spec.fee, reserved=ledger.pending_withdrawal,
                          spendable=snap.spendable, exclude=exclude)
 
@@ -175,3 +238,19 @@ class Run:
         if stale:
             return say.stale_price(stale, self.stale)
         return None
+
+
+def underweight_targets(weights: Mapping[str, float], holdings: Mapping[str, float], ledger: Ledger,
+                        snap: Snapshot, fee: float) -> dict[str, float]:
+    """Weights that make ``plan_buys`` spend the cash underweight-only: each coin's weight is the value
+    ``fill_targets`` lets it reach, over the value the planner shares out."""
+    prices = snap.prices
+    investable = portfolio_value(holdings, prices, ledger.cash) - ledger.pending_withdrawal
+    if investable <= 0:
+        return dict(weights)
+    budget = ledger.cash - ledger.pending_withdrawal
+    if snap.spendable is not None:
+        budget = min(budget, snap.spendable)
+    held = {p: holdings.get(p, 0.0) * prices[p] for p in weights}
+    reach = fill_targets({p: w * investable for p, w in weights.items()}, held, budget / (1 + fee))
+    return {p: v / investable for p, v in reach.items()}

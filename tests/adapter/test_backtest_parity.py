@@ -33,6 +33,11 @@ CASES = [
     ("1h-take-profit-sell", "1h", "20240201-20240401",
      {"assets": {"BTC": 25, "ETH": 25, "SOL": 25, "XRP": 25}, "investment": 1000, "threshold": 2,
       "take_profit": 15, "on_exit": "sell"}),
+    # inflows and weights (docs/options-flows.md): a weekly deposit from the free stake balance (the wallet
+    # beyond the investment), bought underweight-only; equal weights from a list of coins
+    ("1h-recurring-equal", "1h", "20230101-20230301",
+     {"assets": ["BTC", "ETH", "SOL", "XRP"], "weights": "equal", "investment": 1000, "threshold": 3,
+      "recurring": {"amount": 100, "every": "7d"}, "inflow": "underweight"}),
 ]
 
 
@@ -52,6 +57,8 @@ def test_freqtrade_backtest_matches_the_core_backtest(history_exchange, tmp_path
     assert abs(freqtrade["rebalances"] - core["rebalances"]) <= 1
     assert freqtrade["hodl_value"] == pytest.approx(core["hodl_value"], rel=0.005)
     assert freqtrade["orders"] == pytest.approx(core["orders"], abs=2)
+    if "recurring" in section:  # the same deposits, at the same candles, in both
+        assert freqtrade["invested"] == core["invested"] >= section["investment"] + 7 * section["recurring"]["amount"]
     if "take_profit" not in section:
         assert core["rebalances"] >= 1  # the comparison covers real rebalancing
     if "take_profit" in section:
