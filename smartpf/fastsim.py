@@ -173,8 +173,9 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     so while every distance is under its minimum, the check says ``orders_too_small`` and changes nothing.
     """
     spec = rest.spec
+    weights = rest.targets if rest.targets is not None else spec.weights  # (computed ones: inverse volatility)
     n = market.n
-    held = [(p, market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in rest.holdings.items()
+    held = [(p, market.cols[p], q, weights.get(p, 0.0)) for p, q in rest.holdings.items()
             if q and p in market.cols]
     unpriced_holding = any(q and p not in market.cols for p, q in rest.holdings.items())
     if unpriced_holding:
@@ -184,9 +185,9 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     tp, sl = spec.take_profit, spec.stop_loss
     scheduled = spec.mode == "scheduled"
     threshold = spec.threshold
-    bands = {p: spec.threshold_rule.band(w) for p, w in spec.weights.items()}
+    bands = {p: spec.threshold_rule.band(w) for p, w in weights.items()}
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
-    unheld_targets = [w for p, w in spec.weights.items() if not rest.holdings.get(p)]
+    unheld_targets = [w for p, w in weights.items() if not rest.holdings.get(p)]
     next_schedule = None
     if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
@@ -195,7 +196,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     last_check = rest.last_check
     # the coins a rebalance could trade: held ones and targeted ones, with what the planner needs of each
     tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
-                     for p, w in spec.weights.items() if p in market.cols]
+                     for p, w in weights.items() if p in market.cols]
     tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
     if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
         # only a forced tick (a missing price, a possible jump) or a scheduled instant where some order could

@@ -7,8 +7,9 @@
 * ``recurring: {"amount": 100, "every": "7d"}``: every ``every`` after the start, ``amount`` of the stake currency
   already in the account (its free balance) joins the portfolio and is bought underweight-only. Live, a deposit the
   free balance cannot cover is skipped with a reason (never money the account does not have).
-* ``weights: "fixed" | "equal"``: ``fixed`` (the default) takes the percentages of ``assets``; ``equal`` gives each
-  coin of ``assets`` (an object or a list of coins) the same weight.
+* ``weights: "fixed" | "equal" | "inverse_volatility"``: ``fixed`` (the default) takes the percentages of
+  ``assets``; ``equal`` gives each coin of ``assets`` (an object or a list of coins) the same weight;
+  ``inverse_volatility`` starts equal and recomputes the weights at each rebalance (``volatility.py``).
 
 The settings are parsed here (``parse_flow_settings``), apart from the rest of ``spec``, so that each option's
 check stays in one place. Everything is pure: no clock, no file.
@@ -24,8 +25,9 @@ from typing import Any
 from .intervals import parse_interval
 
 INFLOWS = ("target", "underweight")
-WEIGHTINGS = ("fixed", "equal")
-FLOW_KEYS = ("inflow", "recurring", "weights", "stale_after", "frozen", "dropped")
+WEIGHTINGS = ("fixed", "equal", "inverse_volatility")
+FLOW_KEYS = ("inflow", "recurring", "weights", "volatility_window", "stale_after", "frozen", "dropped")
+DEFAULT_VOLATILITY_WINDOW = 30 * 86400
 MIN_RECURRING_EVERY = 3600  # seconds: a deposit at most every hour
 _MAX_AMOUNT = 1e12
 
@@ -54,6 +56,7 @@ class FlowSettings:
     stale_after: int | None = None
     frozen: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
+    volatility_window: int = DEFAULT_VOLATILITY_WINDOW
 
 
 def parse_flow_settings(section: Mapping[str, Any], err: Callable[[str, Any, str], None]) -> FlowSettings:
@@ -65,12 +68,28 @@ def parse_flow_settings(section: Mapping[str, Any], err: Callable[[str, Any, str
         inflow = "target"
     weighting = section.get("weights", "fixed")
     if weighting not in WEIGHTINGS:
-        err("weights", weighting, "must be 'fixed' (the percentages in assets) or 'equal' (the same weight for "
-                                  "each coin of assets)")
+        err("weights", weighting, "must be 'fixed' (the percentages in assets), 'equal' (the same weight for "
+                                  "each coin of assets) or 'inverse_volatility' (a calmer coin gets more)")
         weighting = "fixed"
     return FlowSettings(str(inflow), _recurring(section.get("recurring"), err), str(weighting),
                         _stale_after(section.get("stale_after"), err), _coins_out(section, "frozen", err),
-                        _coins_out(section, "dropped", err))
+                        _coins_out(section, "dropped", err), _volatility_window(section.get("volatility_window"), err))
+
+
+def _volatility_window(raw: Any, err: Callable[[str, Any, str], None]) -> int:
+    if raw is None:
+        return DEFAULT_VOLATILITY_WINDOW
+    allowed = "must be a duration of 3 days or more, in days (e.g. '30d' or '4w'): the daily prices the " \
+              "inverse-volatility weights are computed over"
+    try:
+        seconds = parse_interval(raw)
+    except ValueError:
+        err("volatility_window", raw, allowed)
+        return DEFAULT_VOLATILITY_WINDOW
+    if seconds < 3 * 86400 or seconds % 86400:
+        err("volatility_window", raw, allowed)
+        return DEFAULT_VOLATILITY_WINDOW
+    return seconds
 
 
 def _stale_after(raw: Any, err: Callable[[str, Any, str], None]) -> int | None:

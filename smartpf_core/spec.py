@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .flows import FLOW_KEYS, Recurring, equal_assets, parse_flow_settings
+from .flows import DEFAULT_VOLATILITY_WINDOW, FLOW_KEYS, Recurring, equal_assets, parse_flow_settings
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
 from .threshold import Threshold
 
@@ -89,6 +89,7 @@ class PortfolioSpec:
     stale_after: int | None = None  # a basket coin without a price for longer is frozen out of the weights
     frozen: tuple[str, ...] = ()  # coins held but kept out of the weights and never traded (set --drop)
     dropped: tuple[str, ...] = ()  # coins out of the weights, sold by the bot (set --drop --sell)
+    volatility_window: int = DEFAULT_VOLATILITY_WINDOW  # seconds (whole days), for inverse_volatility
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +153,8 @@ class PortfolioSpec:
             out["recurring"] = {"amount": self.recurring.amount, "every": format_interval(self.recurring.every)}
         if self.weighting != "fixed":
             out["weights"] = self.weighting
+        if self.volatility_window != DEFAULT_VOLATILITY_WINDOW:
+            out["volatility_window"] = format_interval(self.volatility_window)
         if self.stale_after is not None:
             out["stale_after"] = format_interval(self.stale_after)
         if self.frozen:
@@ -174,7 +177,7 @@ class PortfolioSpec:
             if not f.init or f.name in values or data.get(f.name) is None:
                 continue
             raw = data[f.name]
-            if f.name in ("check_interval", "interval", "stale_after"):
+            if f.name in ("check_interval", "interval", "stale_after", "volatility_window"):
                 values[f.name] = _stored_seconds(raw)
             elif f.name in ("frozen", "dropped"):
                 values[f.name] = tuple(str(c) for c in raw)
@@ -290,7 +293,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
 
     flows = parse_flow_settings(section, err)
     assets_raw = section.get("assets", _MISSING)
-    if flows.weighting == "equal":
+    if flows.weighting in ("equal", "inverse_volatility"):
         assets_raw = equal_assets(assets_raw)
     allocations = _parse_assets(assets_raw, stake, err)
 
@@ -388,6 +391,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         stale_after=flows.stale_after,
         frozen=flows.frozen,
         dropped=flows.dropped,
+        volatility_window=flows.volatility_window,
     )
     smallest_coin, smallest = min(spec.allocations, key=lambda a: a[1])
     if spec.threshold_type == "absolute" and spec.threshold >= smallest:

@@ -13,6 +13,7 @@ from smartpf.fastsim import simulate_fast
 from smartpf_core import Engine, Fill, Snapshot, parse_settings, simulate
 from smartpf_core.flows import Recurring, fill_targets
 from smartpf_core.records import trade_rows
+from smartpf_core.volatility import inverse_volatility_weights, volatility
 
 from .test_fastsim import assert_same, random_market
 
@@ -200,10 +201,11 @@ FLOWS = [
     {"recurring": {"amount": 100, "every": "7d"}},
     {"recurring": {"amount": 250, "every": "1d"}, "inflow": "underweight"},
     {"inflow": "underweight", "weights": "equal"},
+    {"weights": "inverse_volatility", "volatility_window": "14d"},
 ]
 
 
-@pytest.mark.parametrize("section", FLOWS, ids=["recurring", "recurring-underweight", "equal"])
+@pytest.mark.parametrize("section", FLOWS, ids=["recurring", "recurring-underweight", "equal", "inverse-volatility"])
 def test_fast_equals_step_on_real_candles_with_flows(datadir, real_rules, section):
     pairs = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
     candles = load_candles(datadir, pairs, "1h", Timerange.parse("20230101-20230301"))
@@ -218,13 +220,17 @@ def test_fast_equals_step_on_real_candles_with_flows(datadir, real_rules, sectio
         assert len(deposits) >= 8 and step.engine.ledger.deposited == pytest.approx(
             len(deposits) * section["recurring"]["amount"])
     assert trade_rows(step.engine.records)
+    if section.get("weights") == "inverse_volatility":
+        recomputed = [r for r in step.engine.records if "weights recomputed" in r.reason]
+        assert recomputed and step.engine.rebalances == len(recomputed)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 1200), pairs=st.integers(2, 5),
        threshold=st.floats(0.5, 20), spacing=st.sampled_from([300, 3600]),
        every=st.sampled_from(["1h", "6h", "1d", "3d"]), amount=st.floats(1, 3000),
-       inflow=st.sampled_from(["target", "underweight"]), weights=st.sampled_from(["fixed", "equal"]),
+       inflow=st.sampled_from(["target", "underweight"]),
+       weights=st.sampled_from(["fixed", "equal", "inverse_volatility"]),
        mode=st.sampled_from(["proportional", "scheduled"]), gap_rate=st.sampled_from([0.0, 0.01]))
 def test_fast_equals_step_with_flows_on_random_markets(seed, n, pairs, threshold, spacing, every, amount, inflow,
                                                        weights, mode, gap_rate):
@@ -333,3 +339,44 @@ def test_fast_equals_step_when_a_coin_goes_away(seed, n, gone_frac, stale_after,
                     {p: v.tolist() for p, v in closes.items()})
     fast = simulate_fast(spec, times, opens, closes)
     assert_same(step, fast)
+
+
+# ---------------------------------------------------------------- weights from data (option 6)
+@settings(max_examples=200, deadline=None)
+@given(series=st.lists(st.lists(st.floats(0.01, 1e4), min_size=0, max_size=12), min_size=1, max_size=6))
+def test_inverse_volatility_weights_sum_to_one_and_favour_the_calmer_coin(series):
+    pairs = [f"C{k}/USDT" for k in range(len(series))]
+    weights = inverse_volatility_weights(pairs, dict(zip(pairs, series, strict=True)))
+    assert sum(weights.values()) == pytest.approx(1.0) and all(w > 0 for w in weights.values())
+    vols = [volatility(s) for s in series]
+    if all(v is not None and v > 0 for v in vols):
+        for a, b in zip(pairs, pairs[1:], strict=False):
+            va, vb = vols[pairs.index(a)], vols[pairs.index(b)]
+            assert (weights[a] >= weights[b] * (1 - 1e-9)) == (va <= vb * (1 + 1e-9)) or va == pytest.approx(vb)
+    else:
+        assert set(weights.values()) == {1 / len(pairs)}
+
+
+def test_inverse_volatility_is_recomputed_at_the_rebalance_and_shown_in_the_view():
+    spec = spec_for(assets=["BTC", "ETH", "SOL"], weights="inverse_volatility", volatility_window="7d", threshold=3)
+    engine = Engine(spec)
+    prices = dict(PRICES)
+    run_ticks(engine, prices, [0.0, 60.0])
+    assert engine.view(prices).coins[0].target_pct == pytest.approx(100 / 3)  # equal until there is data
+    for day in range(1, 8):  # SOL swings 20 % a day, BTC and ETH 1 %
+        prices = {"BTC/USDT": 100.0 * (1.01 if day % 2 else 1.0), "ETH/USDT": 10.0 * (1.0 if day % 2 else 1.01),
+                  "SOL/USDT": 1.0 * (1.2 if day % 2 else 1.0)}
+        run_ticks(engine, prices, [day * DAY + 30.0, day * DAY + 90.0, day * DAY + 150.0])
+    record = next(r for r in engine.records if "weights recomputed" in r.reason)
+    assert "SOL" in record.reason
+    targets = {c.pair: c.target_pct for c in engine.view(prices).coins}
+    assert targets["SOL/USDT"] < 10 < targets["BTC/USDT"]
+    assert sum(targets.values()) == pytest.approx(100)
+    again = Engine.from_dict(engine.to_dict())
+    assert again.to_dict() == engine.to_dict() and again.view(prices) == engine.view(prices)
+
+
+def test_bad_volatility_window_is_refused():
+    lines = problems(weights="inverse_volatility", volatility_window="1d")
+    assert any(line.startswith("smart_portfolio.volatility_window = '1d': must be a duration of 3 days")
+               for line in lines), lines

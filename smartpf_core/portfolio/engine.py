@@ -27,6 +27,7 @@ from ..market import EPS, MarketRules, Reserves
 from ..records import Hodl, OperationRecord
 from ..spec import PortfolioSpec
 from ..triggers import proportional_index, scheduled_index
+from ..volatility import DAY
 from . import messages as say
 from . import state
 from .ledger import Ledger, Metrics
@@ -78,7 +79,8 @@ class AtRest:
     started_at: float
     last_check: int
     last_schedule: int | None
-    wake_at: float | None = None  # a time-driven rule (a recurring deposit) acts at or after it, whatever the prices
+    wake_at: float | None = None  # a time-driven rule (a deposit, a day's price sample) acts at or after it
+    targets: Mapping[str, float] | None = None  # the weights the rules trade towards (None: ``spec.weights``)
 
 
 class Engine:
@@ -281,9 +283,11 @@ class Engine:
         accepted = run.guard.accepted
         if any(accepted.get(pair) != prices.get(pair) for pair in run.pairs()):
             return None
-        wake = None if spec.recurring is None else spec.recurring.next_time(run.started_at, run.deposits)
+        wakes = [] if spec.recurring is None else [spec.recurring.next_time(run.started_at, run.deposits)]
+        if spec.weighting == "inverse_volatility" and run.sample_day is not None:
+            wakes.append((run.sample_day + 1) * DAY)
         return AtRest(spec, dict(ledger.holdings), ledger.cash, ledger.invested, run.started_at, run.last_check,
-                      run.last_schedule, wake)
+                      run.last_schedule, min(wakes, default=None), dict(run.targets()))
 
     def skip_quiet(self, now: float, prices: Mapping[str, float]) -> None:
         """Book-keep ticks a host skipped, ending with the tick at ``now`` with ``prices``, as stepping them

@@ -174,6 +174,11 @@ def thawed(pair: str) -> Notice:
     return Notice("thawed", f"{pair} has a price again: back in the weights", {"pair": pair})
 
 
+def computed_weights(weights: Mapping[str, float]) -> str:
+    shown = ", ".join(f"{p.split('/')[0]} {w * 100:.1f} %" for p, w in weights.items())
+    return f"; weights recomputed (inverse volatility): {shown}"
+
+
 def recurring_deposit(amount: float, currency: str) -> str:
     return f"recurring deposit of {amount:g} {currency}"
 

@@ -34,6 +34,7 @@ def advance(run: Run, snap: Snapshot) -> Decision:
     jumps = run.guard.check(snap.prices, pairs, now, run.spec.price_guard, run.spec.check_interval)
     if jumps:
         return Decision(now, reason=say.unconfirmed(jumps, run.spec.price_guard))
+    run.sample_prices(snap)
     if run.op is not None:
         done = continue_op(run, snap)
         if run.op is not None or done.orders or run.status != PortfolioStatus.RUNNING:
@@ -72,7 +73,7 @@ def start_initial(run: Run, snap: Snapshot) -> Decision:
     spec = run.spec
     run.started_at = now
     op = run.new_op(OpKind.INITIAL, Phase.BUY, "start", say.INITIAL_PURCHASE, now)
-    plan = plan_initial(spec.weights, spec.investment, snap.prices, run.rules, spec.min_trade, run.reserves,
+    plan = plan_initial(run.targets(), spec.investment, snap.prices, run.rules, spec.min_trade, run.reserves,
                         spec.fee, run.spendable(snap))
     orders = run.issue(op, plan, now)
     return Decision(now, orders=orders, notices=(say.started(spec.investment, spec.stake_currency, op.id,

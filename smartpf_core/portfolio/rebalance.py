@@ -37,6 +37,10 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
     else:
         why = say.TARGETS_CHANGED
     run.targets_dirty = False
+    recomputed = run.recompute_weights()  # (inverse volatility: the weights this rebalance trades towards)
+    if recomputed:
+        why += recomputed
+        targets = run.targets()
     sells = plan_sells(targets, holdings, prices, ledger.cash, run.rules, spec.min_trade, run.reserves)
     if sells.orders:
         op = run.new_op(OpKind.REBALANCE, Phase.SELL, trigger, why, now)

@@ -19,6 +19,7 @@ from ..market import MarketRules, Reserves
 from ..planner import Plan, plan_buys
 from ..records import OperationRecord
 from ..spec import PortfolioSpec
+from ..volatility import DAY, day_index, inverse_volatility_weights
 from . import messages as say
 from .ledger import Ledger
 from .operation import Operation, TrackedOrder
@@ -55,6 +56,11 @@ class Run:
     deposits: int = 0  # recurring deposits made (or skipped) since the start (flows.py); saved when any
     frozen: tuple[str, ...] = ()  # basket pairs frozen out of the weights for want of a price (stale_after)
     waiting: frozenset[str] = frozenset()  # dropped coins (set --drop --sell) without a price at this tick
+    # weights: inverse_volatility (volatility.py): a price per pair per day, the day last sampled, and the
+    # weights computed at the last rebalance; saved while the option is on
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    sample_day: int | None = None
+    computed: dict[str, float] | None = None
 
     def move(self, event: PortfolioEvent) -> None:
         self.status = PORTFOLIO.transition(self.status, event)
@@ -177,11 +183,15 @@ class Run:
         self.waiting = frozenset(waiting)
 
     def targets(self) -> Mapping[str, float]:
-        """The target weights the rules trade towards: a frozen coin's weight goes to the others pro rata."""
+        """The target weights the rules trade towards: the computed ones (inverse volatility) or the settings';
+        a frozen coin's weight goes to the others pro rata."""
         frozen = self.frozen_out()
+        computed = self.computed
+        base = computed if computed is not None and computed.keys() == self.spec.weights.keys() else \
+            self.spec.weights
         if not frozen:
-            return self.spec.weights
-        rest = {p: w for p, w in self.spec.weights.items() if p not in frozen}
+            return base
+        rest = {p: w for p, w in base.items() if p not in frozen}
         total = sum(rest.values())
         return {p: w / total for p, w in rest.items()} if total > 0 else {}
 
@@ -204,6 +214,28 @@ class Run:
         notices += [say.thawed(p) for p in self.frozen if p not in frozen]
         self.frozen = frozen
         return tuple(notices)
+
+    # ------------------------------------------------------------------ weights from data
+    def sample_prices(self, snap: Snapshot) -> None:
+        """Inverse volatility: keep the first valid prices of each UTC day, over the volatility window."""
+        if self.spec.weighting != "inverse_volatility":
+            return
+        day = day_index(snap.time)
+        if self.sample_day is not None and day <= self.sample_day:
+            return
+        self.sample_day = day
+        keep = self.spec.volatility_window // DAY + 1
+        for pair in self.spec.weights:
+            series = self.samples.setdefault(pair, [])
+            series.append(snap.prices[pair])
+            del series[:-keep]
+
+    def recompute_weights(self) -> str:
+        """Inverse volatility: the weights for the rebalance starting now, and how to say them ("" if off)."""
+        if self.spec.weighting != "inverse_volatility":
+            return ""
+        self.computed = inverse_volatility_weights(tuple(self.spec.weights), self.samples)
+        return say.computed_weights(self.computed)
 
     def spendable(self, snap: Snapshot) -> float:
         cash = self.ledger.cash

@@ -57,6 +57,9 @@ def save(run: Run, records: bool = True) -> dict[str, Any]:
         data["diverged"] = dict(run.diverged)
     if run.frozen:  # (likewise: only while a coin is frozen out of the weights)
         data["frozen"] = list(run.frozen)
+    if run.spec.weighting == "inverse_volatility":  # (likewise: only with weights from data)
+        data["volatility"] = {"day": run.sample_day, "samples": {p: list(v) for p, v in run.samples.items()},
+                              "weights": run.computed}
     if run.deposits or ledger.deposited:  # (likewise: only with recurring deposits, flows.py)
         data["recurring"] = {"count": run.deposits, "deposited": ledger.deposited}
     return data
@@ -106,7 +109,17 @@ def load(data: Mapping[str, Any]) -> Run:
         diverged=_diverged(data.get("diverged")),
         deposits=int((data.get("recurring") or {}).get("count", 0)),
         frozen=tuple(str(p) for p in data.get("frozen") or ()),
+        **_volatility(data.get("volatility")),
     )
+
+
+def _volatility(value: Any) -> dict[str, Any]:
+    if not value:
+        return {}
+    weights = value.get("weights")
+    return {"sample_day": value.get("day"),
+            "samples": {str(p): [float(x) for x in v] for p, v in (value.get("samples") or {}).items()},
+            "computed": None if weights is None else {str(p): float(w) for p, w in weights.items()}}
 
 
 def _diverged(value: Any) -> dict[str, Any] | None:
