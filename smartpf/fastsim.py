@@ -174,6 +174,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     """
     spec = rest.spec
     weights = rest.targets if rest.targets is not None else spec.weights  # (computed ones: inverse volatility)
+    plan = rest.plan_targets if rest.plan_targets is not None else weights  # what a rebalance would trade towards
     n = market.n
     held = [(p, market.cols[p], q, weights.get(p, 0.0)) for p, q in rest.holdings.items()
             if q and p in market.cols]
@@ -196,7 +197,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     last_check = rest.last_check
     # the coins a rebalance could trade: held ones and targeted ones, with what the planner needs of each
     tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
-                     for p, w in weights.items() if p in market.cols]
+                     for p, w in plan.items() if p in market.cols]
     tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
     if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
         # only a forced tick (a missing price, a possible jump) or a scheduled instant where some order could

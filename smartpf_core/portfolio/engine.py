@@ -80,7 +80,8 @@ class AtRest:
     last_check: int
     last_schedule: int | None
     wake_at: float | None = None  # a time-driven rule (a deposit, a day's price sample) acts at or after it
-    targets: Mapping[str, float] | None = None  # the weights the rules trade towards (None: ``spec.weights``)
+    targets: Mapping[str, float] | None = None  # the weights the drift is checked against (None: ``spec.weights``)
+    plan_targets: Mapping[str, float] | None = None  # those a rebalance starting now would trade towards
 
 
 class Engine:
@@ -287,7 +288,7 @@ class Engine:
         if spec.weighting == "inverse_volatility" and run.sample_day is not None:
             wakes.append((run.sample_day + 1) * DAY)
         return AtRest(spec, dict(ledger.holdings), ledger.cash, ledger.invested, run.started_at, run.last_check,
-                      run.last_schedule, min(wakes, default=None), dict(run.targets()))
+                      run.last_schedule, min(wakes, default=None), dict(run.targets()), run.fresh_weights())
 
     def skip_quiet(self, now: float, prices: Mapping[str, float]) -> None:
         """Book-keep ticks a host skipped, ending with the tick at ``now`` with ``prices``, as stepping them

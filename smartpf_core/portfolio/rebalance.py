@@ -37,6 +37,7 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
     else:
         why = say.TARGETS_CHANGED
     run.targets_dirty = False
+    in_force = run.computed
     recomputed = run.recompute_weights()  # (inverse volatility: the weights this rebalance trades towards)
     if recomputed:
         why += recomputed
@@ -54,6 +55,7 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
         orders = run.issue(op, buys, now)
         return Decision(now, orders=orders, notices=(say.rebalance_started(op.id, trigger, why, orders),),
                         checked=True)
+    run.computed = in_force  # (nothing sent: the weights in force stay; a rebalance that trades recomputes them)
     skipped = (*sells.skipped, *buys.skipped)
     if skipped:
         reason = say.too_small(why, trigger, skipped, spec.stake_currency)

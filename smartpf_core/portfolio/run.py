@@ -232,10 +232,17 @@ class Run:
 
     def recompute_weights(self) -> str:
         """Inverse volatility: the weights for the rebalance starting now, and how to say them ("" if off)."""
-        if self.spec.weighting != "inverse_volatility":
+        fresh = self.fresh_weights()
+        if fresh is None:
             return ""
-        self.computed = inverse_volatility_weights(tuple(self.spec.weights), self.samples)
-        return say.computed_weights(self.computed)
+        self.computed = fresh
+        return say.computed_weights(fresh)
+
+    def fresh_weights(self) -> dict[str, float] | None:
+        """Inverse volatility: the weights a rebalance starting now would trade towards (None if off)."""
+        if self.spec.weighting != "inverse_volatility":
+            return None
+        return inverse_volatility_weights(tuple(self.spec.weights), self.samples)
 
     def spendable(self, snap: Snapshot) -> float:
         cash = self.ledger.cash
