@@ -65,9 +65,10 @@ def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None,
             bad("exchange.pair_whitelist", shown, f"must be exactly the assets' pairs {sorted(pairs)} ({detail})")
         mot = config.get("max_open_trades")
         mot_num = _real(mot)
-        if mot is not None and (mot_num is None or (mot_num != -1 and mot_num < len(pairs))):
-            bad("max_open_trades", mot, f"the portfolio holds {len(pairs)} coins, one open trade each; "
-                                        f"set it to {len(pairs)} (or remove it)")
+        slots = len(pairs) + len(held_out)  # (a coin kept out of the weights is still an open trade)
+        if mot is not None and (mot_num is None or (mot_num != -1 and mot_num < slots)):
+            bad("max_open_trades", mot, f"the portfolio holds {slots} coins, one open trade each; "
+                                        f"set it to {slots} (or remove it)")
 
     pairlists = config.get("pairlists", [{"method": "StaticPairList"}])
     methods = [_get(p, "method") for p in pairlists] if isinstance(pairlists, list) else pairlists

@@ -109,6 +109,11 @@ class PortfolioSpec:
         return tuple(self.weights)
 
     @property
+    def slots(self) -> int:
+        """Open trades the portfolio may hold: one per coin, those kept out of the weights (frozen, dropped) too."""
+        return len(self.weights) + len(self.frozen) + len(self.dropped)
+
+    @property
     def threshold_rule(self) -> Threshold:
         return Threshold(self.threshold, self.threshold_type)
 

@@ -380,3 +380,19 @@ def test_bad_volatility_window_is_refused():
     lines = problems(weights="inverse_volatility", volatility_window="1d")
     assert any(line.startswith("smart_portfolio.volatility_window = '1d': must be a duration of 3 days")
                for line in lines), lines
+
+
+def test_the_whitelist_and_max_open_trades_may_count_the_coins_kept_out_of_the_weights():
+    from smartpf_core import check_config
+
+    def config(**section):
+        return {"stake_currency": "USDT", "max_open_trades": 3,
+                "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT", "SOL/USDT"]},
+                "smart_portfolio": {"assets": {"BTC": 62.5, "ETH": 37.5}, "investment": 1000, **section}}
+    assert check_config(config(frozen=["SOL"])).errors == ()
+    assert check_config(config(dropped=["SOL"])).errors == ()
+    assert check_config(config(frozen=["SOL"])).spec.slots == 3
+    plain = [str(p) for p in check_config(config()).errors]
+    assert any(line.startswith("exchange.pair_whitelist") and "not in assets: SOL/USDT" in line for line in plain)
+    both = [str(p) for p in check_config(config(frozen=["SOL"], assets={"BTC": 50, "SOL": 50})).errors]
+    assert any(line.startswith("smart_portfolio.frozen = ['SOL']: must be a list of coins") for line in both), both
