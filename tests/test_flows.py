@@ -396,3 +396,19 @@ def test_the_whitelist_and_max_open_trades_may_count_the_coins_kept_out_of_the_w
     assert any(line.startswith("exchange.pair_whitelist") and "not in assets: SOL/USDT" in line for line in plain)
     both = [str(p) for p in check_config(config(frozen=["SOL"], assets={"BTC": 50, "SOL": 50})).errors]
     assert any(line.startswith("smart_portfolio.frozen = ['SOL']: must be a list of coins") for line in both), both
+
+
+def test_the_reports_count_a_recurring_deposit_as_money_put_in():
+    from smartpf.reporting.series import cash_flow
+    engine = drifted_engine(recurring={"amount": 100, "every": "1d"})
+    run_ticks(engine, PRICES, [DAY + 1.0, DAY + 61.0])
+    record = next(r for r in engine.records if r.trigger == "recurring")
+    assert cash_flow(record.kind, record.reason) == 100
+
+
+def test_whatif_replays_recurring_deposits_through_the_spec_not_twice():
+    from smartpf.whatif import life_of
+    engine = drifted_engine(recurring={"amount": 100, "every": "1d"})
+    run_ticks(engine, PRICES, [DAY + 1.0, DAY + 61.0, 2 * DAY + 1.0, 2 * DAY + 61.0])
+    life = life_of(engine)
+    assert life.changes == () and life.initial == pytest.approx(1000)

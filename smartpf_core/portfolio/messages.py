@@ -180,7 +180,8 @@ def computed_weights(weights: Mapping[str, float]) -> str:
 
 
 def recurring_deposit(amount: float, currency: str) -> str:
-    return f"recurring deposit of {amount:g} {currency}"
+    # (worded as any deposit's record: the reports read the money put in from "investment raised by")
+    return f"investment raised by {amount:g} {currency}: recurring deposit from the free balance"
 
 
 def recurring_added(amount: float, currency: str, op_id: str) -> Notice:
