@@ -412,3 +412,24 @@ def test_whatif_replays_recurring_deposits_through_the_spec_not_twice():
     run_ticks(engine, PRICES, [DAY + 1.0, DAY + 61.0, 2 * DAY + 1.0, 2 * DAY + 61.0])
     life = life_of(engine)
     assert life.changes == () and life.initial == pytest.approx(1000)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(moves=st.lists(st.floats(0.3, 3.0), min_size=3, max_size=3), amount=st.floats(20, 5000),
+       inflow=st.sampled_from(["target", "underweight"]))
+def test_a_deposit_only_buys_and_underweight_never_buys_a_coin_at_or_over_its_target(moves, amount, inflow):
+    engine = drifted_engine(inflow=inflow, threshold=99, min_trade=0)
+    moved = {p: v * m for (p, v), m in zip(PRICES.items(), moves, strict=True)}
+    run_ticks(engine, moved, [120.0])
+    value = engine.value(moved)
+    after = value + amount
+    over = {p for p, w in engine.spec.weights.items() if engine.holdings[p] * moved[p] >= w * after}
+    engine.update_spec(type(engine.spec).from_dict({**engine.spec.to_dict(), "investment": 1000 + amount}))
+    orders = [o for d in run_ticks(engine, moved, [180.0, 240.0]) for o in d.orders]
+    assert all(o.side == "buy" for o in orders)
+    assert not {o.pair for o in orders} & over
+    assert engine.cash >= -1e-6
+    if inflow == "underweight":  # no coin is bought above its target
+        value = engine.value(moved)
+        assert all(engine.holdings[p] * moved[p] <= w * value * (1 + 1e-6) + 1e-6
+                   for p, w in engine.spec.weights.items() if p in {o.pair for o in orders})
