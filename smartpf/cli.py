@@ -592,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop", metavar="COIN", help="take COIN out of the weights (shared over the others pro rata); "
                    "it stays in the account, never traded, unless --sell")
     p.add_argument("--sell", action="store_true", help="with --drop: sell the coin (when its market has a price)")
+    p.add_argument("--inflow", choices=("target", "underweight"),
+                   help="how deposits are bought: towards every target, or only the coins under target")
     p.set_defaults(func=steer.cmd_set)
 
     p = sub.add_parser("terminate", help="terminate the running portfolio, selling or keeping the coins")

@@ -149,7 +149,7 @@ def drop_settings(section: dict[str, Any], coin: str, sell: bool) -> dict[str, A
 def cmd_set(args: argparse.Namespace) -> int:
     if getattr(args, "drop", None):
         if any(getattr(args, k, None) is not None for k in ("take_profit", "stop_loss", "threshold",
-                                                            "threshold_type", "interval", "weights")):
+                                                            "threshold_type", "interval", "weights", "inflow")):
             raise PortfolioCommandError("--drop: give it alone (one change at a time)")
         how = "sold" if args.sell else "kept in the account, out of the weights"
         return _change(args, lambda s: drop_settings(s, args.drop, args.sell),
@@ -161,11 +161,13 @@ def cmd_set(args: argparse.Namespace) -> int:
         changes["take_profit"] = _number(args.take_profit, "--take-profit", allow_none=True)
     if args.stop_loss is not None:
         changes["stop_loss"] = _number(args.stop_loss, "--stop-loss", allow_none=True)
+    if getattr(args, "inflow", None) is not None:
+        changes["inflow"] = args.inflow
     rules = {"threshold": args.threshold, "threshold_type": args.threshold_type, "interval": args.interval,
              "weights": args.weights}
     if not changes and all(v is None for v in rules.values()):
         raise PortfolioCommandError("nothing to set: give --take-profit, --stop-loss, --threshold, --threshold-type, "
-                                    "--interval or --weights")
+                                    "--interval, --weights, --inflow or --drop")
     return _change(args, lambda s: {**changes, **rule_settings(s, **rules)},
                    _said({**changes, **{k: v for k, v in rules.items() if v is not None and k != "weights"},
                           **({"assets": args.weights} if args.weights else {})}))

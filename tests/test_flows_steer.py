@@ -49,6 +49,15 @@ def test_add_underweight_only_raises_the_investment_and_sets_the_inflow(bot3, ca
     assert fake.saved()["inflow"] == "underweight" and fake.saved()["investment"] == 1100
 
 
+def test_set_inflow_turns_underweight_only_off_again(bot3, capsys):
+    fake, config = bot3
+    assert run("add", "-c", str(config), "100", "--underweight-only", capsys=capsys)[0] == 0
+    code, out, err = run("set", "-c", str(config), "--inflow", "target", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(config.read_text())["smart_portfolio"]["inflow"] == "target"
+    assert "inflow" not in fake.saved()  # the default: the saved spec writes it no more
+
+
 def test_drop_without_sell_shares_the_weight_pro_rata_and_keeps_the_coin_frozen(bot3, capsys):
     fake, config = bot3
     code, out, err = run("set", "-c", str(config), "--drop", "sol", capsys=capsys)
