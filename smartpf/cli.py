@@ -570,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     portfolio_cli.add_arguments(p)
     steer.add_arguments(p)
     p.add_argument("amount", metavar="AMOUNT", help="in the stake currency; bought towards the target weights")
+    p.add_argument("--underweight-only", action="store_true",
+                   help="buy only the coins under their target, the furthest under first (sets inflow: underweight)")
     p.set_defaults(func=steer.cmd_add)
 
     p = sub.add_parser("withdraw", help="take AMOUNT out of the running portfolio (config edit + reload)")
@@ -591,6 +593,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", metavar="INTERVAL", help="rebalance on this schedule instead (scheduled), e.g. 1d")
     p.add_argument("--weights", type=_coins_arg, metavar="COIN=PCT,...",
                    help="new target weights for the portfolio's coins, e.g. BTC=50,ETH=30,SOL=20")
+    p.add_argument("--drop", metavar="COIN", help="take COIN out of the weights (shared over the others pro rata); "
+                   "it stays in the account, never traded, unless --sell")
+    p.add_argument("--sell", action="store_true", help="with --drop: sell the coin (when its market has a price)")
+    p.add_argument("--inflow", choices=("target", "underweight"),
+                   help="how deposits are bought: towards every target, or only the coins under target")
     p.set_defaults(func=steer.cmd_set)
 
     p = sub.add_parser("terminate", help="terminate the running portfolio, selling or keeping the coins")

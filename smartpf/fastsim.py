@@ -191,8 +191,10 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     so while every distance is under its minimum, the check says ``orders_too_small`` and changes nothing.
     """
     spec = rest.spec
+    weights = rest.targets if rest.targets is not None else spec.weights  # (computed ones: inverse volatility)
+    plan = rest.plan_targets if rest.plan_targets is not None else weights  # what a rebalance would trade towards
     n = market.n
-    held = [(p, market.cols[p], q, spec.weights.get(p, 0.0)) for p, q in rest.holdings.items()
+    held = [(p, market.cols[p], q, weights.get(p, 0.0)) for p, q in rest.holdings.items()
             if q and p in market.cols]
     unpriced_holding = any(q and p not in market.cols for p, q in rest.holdings.items())
     if unpriced_holding:
@@ -202,9 +204,9 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     tp, sl = spec.take_profit, spec.stop_loss
     scheduled = spec.mode == "scheduled"
     threshold = spec.threshold
-    bands = {p: spec.threshold_rule.band(w) for p, w in spec.weights.items()}
+    bands = {p: spec.threshold_rule.band(w) for p, w in weights.items()}
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
-    unheld_targets = [w for p, w in spec.weights.items() if not rest.holdings.get(p)]
+    unheld_targets = [w for p, w in weights.items() if not rest.holdings.get(p)]
     next_schedule = None
     if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
@@ -213,7 +215,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     last_check = rest.last_check
     # the coins a rebalance could trade: held ones and targeted ones, with what the planner needs of each
     tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
-                     for p, w in spec.weights.items() if p in market.cols]
+                     for p, w in plan.items() if p in market.cols]
     tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
     if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
         # only a forced tick (a missing price, a possible jump) or a scheduled instant where some order could
@@ -315,6 +317,9 @@ def simulate_fast(
             i += 1
             continue
         k = _next_candidate(rest, market, i + 1, minimums)
+        if rest.wake_at is not None:  # a time-driven rule (a recurring deposit): step the engine there; its
+            # tick may have left a due schedule unchecked, which ``_next_candidate`` then finds at or before i
+            k = max(i + 1, min(k, int(np.searchsorted(market.times, rest.wake_at, side="left"))))
         if k > i + 1:
             values.fill(engine, i + 1, k)
             engine.skip_quiet(market.times_list[k - 1], market.prices(k - 1))

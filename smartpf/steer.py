@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from smartpf_core import check_config
+from smartpf_core.flows import drop_coin
 
 from .configfile import ConfigError, environment_overrides, load_config_file, section_file
 from .database import shown
@@ -68,6 +69,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     if amount is None or amount <= 0:
         raise PortfolioCommandError(f"AMOUNT {args.amount}: must be more than 0 "
                                     "(to take money out: smartpf withdraw AMOUNT)")
+    if getattr(args, "underweight_only", False):  # (sets inflow for this and later deposits: flows.py)
+        return _change(args, lambda s: {"investment": s["investment"] + amount, "inflow": "underweight"},
+                       f"investment raised by {amount:g}, bought underweight-only")
     return _change(args, lambda s: {"investment": s["investment"] + amount},
                    f"investment raised by {amount:g}")
 
@@ -129,17 +133,41 @@ def _said(changes: dict[str, Any]) -> str:
     return ", ".join(out)
 
 
+def drop_settings(section: dict[str, Any], coin: str, sell: bool) -> dict[str, Any]:
+    """``set --drop COIN [--sell]``: the coin's weight goes to the others pro rata (the core's ``drop_coin``);
+    with --sell the bot sells it (when its market has a price), without it the coin stays in the account, kept
+    out of the weights and never traded (``frozen``)."""
+    try:
+        assets = drop_coin(section.get("assets") or {}, coin)
+    except ValueError as exc:
+        raise PortfolioCommandError(str(exc)) from exc
+    key = "dropped" if sell else "frozen"
+    listed = [str(c) for c in section.get(key) or []]
+    return {"assets": assets, key: listed if coin.upper() in listed else [*listed, coin.upper()]}
+
+
 def cmd_set(args: argparse.Namespace) -> int:
+    if getattr(args, "drop", None):
+        if any(getattr(args, k, None) is not None for k in ("take_profit", "stop_loss", "threshold",
+                                                            "threshold_type", "interval", "weights", "inflow")):
+            raise PortfolioCommandError("--drop: give it alone (one change at a time)")
+        how = "sold" if args.sell else "kept in the account, out of the weights"
+        return _change(args, lambda s: drop_settings(s, args.drop, args.sell),
+                       f"{args.drop.upper()} dropped ({how}), its weight shared pro rata")
+    if getattr(args, "sell", False):
+        raise PortfolioCommandError("--sell goes with --drop COIN")
     changes: dict[str, Any] = {}
     if args.take_profit is not None:
         changes["take_profit"] = _number(args.take_profit, "--take-profit", allow_none=True)
     if args.stop_loss is not None:
         changes["stop_loss"] = _number(args.stop_loss, "--stop-loss", allow_none=True)
+    if getattr(args, "inflow", None) is not None:
+        changes["inflow"] = args.inflow
     rules = {"threshold": args.threshold, "threshold_type": args.threshold_type, "interval": args.interval,
              "weights": args.weights}
     if not changes and all(v is None for v in rules.values()):
         raise PortfolioCommandError("nothing to set: give --take-profit, --stop-loss, --threshold, --threshold-type, "
-                                    "--interval or --weights")
+                                    "--interval, --weights, --inflow or --drop")
     return _change(args, lambda s: {**changes, **rule_settings(s, **rules)},
                    _said({**changes, **{k: v for k, v in rules.items() if v is not None and k != "weights"},
                           **({"assets": args.weights} if args.weights else {})}))

@@ -59,7 +59,7 @@ def life_of(engine: Engine) -> Life:
     changes = []
     targets = []
     for record in engine.records:
-        if record.kind in ("deposit", "withdraw"):
+        if record.kind in ("deposit", "withdraw") and record.trigger != "recurring":  # (the spec makes those)
             match = _AMOUNT.search(record.reason)
             amount = float(match.group(2)) if match else math.nan
             if not math.isfinite(amount) or amount <= 0:
@@ -69,7 +69,7 @@ def life_of(engine: Engine) -> Life:
             targets.append(float(record.started_at))
     deposits = sum(a for _, a in changes if a > 0)
     asked = -sum(a for _, a in changes if a < 0)
-    initial = engine.invested - deposits + engine.withdrawn
+    initial = engine.invested - deposits - engine.ledger.deposited + engine.withdrawn
     unrecorded = max(0.0, engine.withdrawn + engine.withdrawal_kept - asked)
     if unrecorded < 0.01:
         unrecorded = 0.0

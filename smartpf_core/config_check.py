@@ -26,7 +26,8 @@ def check_config(config: Mapping[str, Any]) -> Validation:
     result = parse_settings(config)
     if not isinstance(config, Mapping):
         return result
-    problems = list(result.errors) + freqtrade_problems(config, result.spec.pairs if result.spec else None)
+    out = tuple(result.spec.pair(c) for c in (*result.spec.frozen, *result.spec.dropped)) if result.spec else ()
+    problems = list(result.errors) + freqtrade_problems(config, result.spec.pairs if result.spec else None, out)
     problems += channel_settings(config.get("smart_portfolio"))[1]  # reports and messages (channels.py)
     return Validation(result.spec, tuple(problems), result.warnings)
 
@@ -44,8 +45,10 @@ def _real(value: Any) -> float | None:
         return None
 
 
-def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None) -> list[Problem]:
-    """The Freqtrade-level settings that conflict with a portfolio of ``pairs`` (None: not known)."""
+def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None,
+                       held_out: tuple[str, ...] = ()) -> list[Problem]:
+    """The Freqtrade-level settings that conflict with a portfolio of ``pairs`` (None: not known). The whitelist
+    may also list ``held_out`` pairs: coins dropped from the weights but still held (``frozen``, ``dropped``)."""
     problems: list[Problem] = []
 
     def bad(key: str, value: Any, allowed: str) -> None:
@@ -55,8 +58,8 @@ def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None)
         whitelist = _get(config.get("exchange"), "pair_whitelist", [])
         listed = set(whitelist) if isinstance(whitelist, list) and all(isinstance(p, str) for p in whitelist) \
             else None
-        if listed != set(pairs):
-            extra = sorted((listed or set()) - set(pairs))
+        if listed is None or not set(pairs) <= listed <= {*pairs, *held_out}:
+            extra = sorted((listed or set()) - set(pairs) - set(held_out))
             missing = sorted(set(pairs) - (listed or set()))
             detail = "; ".join(filter(None, [f"not in assets: {', '.join(extra)}" if extra else "",
                                              f"missing: {', '.join(missing)}" if missing else ""]))
@@ -64,9 +67,10 @@ def freqtrade_problems(config: Mapping[str, Any], pairs: tuple[str, ...] | None)
             bad("exchange.pair_whitelist", shown, f"must be exactly the assets' pairs {sorted(pairs)} ({detail})")
         mot = config.get("max_open_trades")
         mot_num = _real(mot)
-        if mot is not None and (mot_num is None or (mot_num != -1 and mot_num < len(pairs))):
-            bad("max_open_trades", mot, f"the portfolio holds {len(pairs)} coins, one open trade each; "
-                                        f"set it to {len(pairs)} (or remove it)")
+        slots = len(pairs) + len(held_out)  # (a coin kept out of the weights is still an open trade)
+        if mot is not None and (mot_num is None or (mot_num != -1 and mot_num < slots)):
+            bad("max_open_trades", mot, f"the portfolio holds {slots} coins, one open trade each; "
+                                        f"set it to {slots} (or remove it)")
 
     pairlists = config.get("pairlists", [{"method": "StaticPairList"}])
     methods = [_get(p, "method") for p in pairlists] if isinstance(pairlists, list) else pairlists

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .flows import DEFAULT_VOLATILITY_WINDOW, FLOW_KEYS, Recurring, equal_assets, parse_flow_settings
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
 from .threshold import Threshold
 
@@ -43,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "generation": 0,
 }
 # report_every, messages, message_min_value: checked by channels.py (what the bot tells, not how it trades)
-KNOWN_KEYS = ("assets", "investment", *DEFAULTS, "report_every", "messages", "message_min_value")
+KNOWN_KEYS = ("assets", "investment", *DEFAULTS, *FLOW_KEYS, "report_every", "messages", "message_min_value")
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Za-z0-9]{2,20}$")
 
@@ -82,6 +83,14 @@ class PortfolioSpec:
     generation: int = 0  # the settings change this is: smartpf's commands count it up (Engine.update_spec)
     stake_currency: str = "USDT"
     fee: float = DEFAULT_FEE
+    # inflows and weighting (flows.py): each off by default
+    inflow: str = "target"
+    recurring: Recurring | None = None
+    weighting: str = "fixed"
+    stale_after: int | None = None  # a basket coin without a price for longer is frozen out of the weights
+    frozen: tuple[str, ...] = ()  # coins held but kept out of the weights and never traded (set --drop)
+    dropped: tuple[str, ...] = ()  # coins out of the weights, sold by the bot (set --drop --sell)
+    volatility_window: int = DEFAULT_VOLATILITY_WINDOW  # seconds (whole days), for inverse_volatility
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +108,11 @@ class PortfolioSpec:
     @property
     def pairs(self) -> tuple[str, ...]:
         return tuple(self.weights)
+
+    @property
+    def slots(self) -> int:
+        """Open trades the portfolio may hold: one per coin, those kept out of the weights (frozen, dropped) too."""
+        return len(self.weights) + len(self.frozen) + len(self.dropped)
 
     @property
     def threshold_rule(self) -> Threshold:
@@ -133,7 +147,27 @@ class PortfolioSpec:
         }
         if not self.generation:  # a state saved before generations existed loads and saves back byte-identical
             del saved["generation"]
+        saved.update(self._flow_dict())
         return saved
+
+    def _flow_dict(self) -> dict[str, Any]:
+        """The flow options that are not at their default (so a state without them writes back byte-identical)."""
+        out: dict[str, Any] = {}
+        if self.inflow != "target":
+            out["inflow"] = self.inflow
+        if self.recurring is not None:
+            out["recurring"] = {"amount": self.recurring.amount, "every": format_interval(self.recurring.every)}
+        if self.weighting != "fixed":
+            out["weights"] = self.weighting
+        if self.volatility_window != DEFAULT_VOLATILITY_WINDOW:
+            out["volatility_window"] = format_interval(self.volatility_window)
+        if self.stale_after is not None:
+            out["stale_after"] = format_interval(self.stale_after)
+        if self.frozen:
+            out["frozen"] = list(self.frozen)
+        if self.dropped:
+            out["dropped"] = list(self.dropped)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioSpec:
@@ -149,12 +183,18 @@ class PortfolioSpec:
             if not f.init or f.name in values or data.get(f.name) is None:
                 continue
             raw = data[f.name]
-            if f.name in ("check_interval", "interval"):
+            if f.name in ("check_interval", "interval", "stale_after", "volatility_window"):
                 values[f.name] = _stored_seconds(raw)
+            elif f.name in ("frozen", "dropped"):
+                values[f.name] = tuple(str(c) for c in raw)
+            elif f.name == "recurring":
+                values[f.name] = Recurring(float(raw["amount"]), _stored_seconds(raw["every"]))
             elif isinstance(f.default, float) or f.name in ("take_profit", "stop_loss"):
                 values[f.name] = float(raw)
             else:
                 values[f.name] = raw
+        if isinstance(data.get("weights"), str):
+            values["weighting"] = data["weights"]
         return cls(**values)
 
 
@@ -257,7 +297,11 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
             hint = f"did you mean '{close[0]}'?" if close else f"known settings: {', '.join(KNOWN_KEYS)}"
             err(str(key), section[key], f"unknown setting; {hint}")
 
-    allocations = _parse_assets(section.get("assets", _MISSING), stake, err)
+    flows = parse_flow_settings(section, err)
+    assets_raw = section.get("assets", _MISSING)
+    if flows.weighting in ("equal", "inverse_volatility"):
+        assets_raw = equal_assets(assets_raw)
+    allocations = _parse_assets(assets_raw, stake, err)
 
     investment_raw = section.get("investment", _MISSING)
     investment = _number(investment_raw)
@@ -347,6 +391,13 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         generation=generation,
         stake_currency=stake,
         fee=fee,
+        inflow=flows.inflow,
+        recurring=flows.recurring,
+        weighting=flows.weighting,
+        stale_after=flows.stale_after,
+        frozen=flows.frozen,
+        dropped=flows.dropped,
+        volatility_window=flows.volatility_window,
     )
     smallest_coin, smallest = min(spec.allocations, key=lambda a: a[1])
     if spec.threshold_type == "absolute" and spec.threshold >= smallest:

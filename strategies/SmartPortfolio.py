@@ -96,7 +96,7 @@ class SmartPortfolio(IStrategy):
             logger.warning("smartpf: %s", warning)
         problems = [str(p) for p in result.errors]
         if result.spec is not None:
-            self.max_open_trades = len(result.spec.pairs)
+            self.max_open_trades = result.spec.slots
         if problems:
             self._new_spec = None
             self._problems = problems

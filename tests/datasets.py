@@ -68,6 +68,8 @@ NEEDED: list[tuple[str, str, tuple[str, ...], str]] = [
     ("benchmarks/fast_backtest.py E, F; test_fastsim_blocked (2 coins at 100 USDT)", "1h", BTC_ETH,
      "20240101-20250102"),
     ("test_stale: BNB's 1h candles end on 2025-12-01", "1h", ("BTC/USDT", "BNB/USDT"), "20251101-20260102"),
+    ("test_backtest_parity: BNB goes away among three", "1h", ("BTC/USDT", "ETH/USDT", "BNB/USDT"),
+     "20251101-20260102"),
     ("test_backtest_parity 5m-relative", "5m", ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"),
      "20250601-20250702"),
     ("test_exchange_rules/test_exchange_e2e: a BTC 40 / XRP 30 / ADA 30 basket on each exchange's rules", "1h",

@@ -27,6 +27,7 @@ from ..market import EPS, MarketRules, Reserves
 from ..records import Hodl, OperationRecord
 from ..spec import PortfolioSpec
 from ..triggers import proportional_index, scheduled_index
+from ..volatility import DAY
 from . import messages as say
 from . import state
 from .ledger import Ledger, Metrics
@@ -78,6 +79,9 @@ class AtRest:
     started_at: float
     last_check: int
     last_schedule: int | None
+    wake_at: float | None = None  # a time-driven rule (a deposit, a day's price sample) acts at or after it
+    targets: Mapping[str, float] | None = None  # the weights the drift is checked against (None: ``spec.weights``)
+    plan_targets: Mapping[str, float] | None = None  # those a rebalance starting now would trade towards
 
 
 class Engine:
@@ -271,17 +275,20 @@ class Engine:
         spec, ledger = run.spec, run.ledger
         if run.status != PortfolioStatus.RUNNING or run.op is not None or run.targets_dirty:
             return None
-        if spec.terminate is not None or run.guard.pending or run.started_at is None:
+        if spec.terminate is not None or run.guard.pending or run.started_at is None or run.frozen_out():
             return None
-        if abs(spec.investment - (ledger.invested - ledger.withdrawal_kept)) > EPS or ledger.pending_withdrawal > EPS:
+        if abs(ledger.unapplied(spec.investment)) > EPS or ledger.pending_withdrawal > EPS:
             return None
         if run.last_check is None or (spec.mode == "scheduled" and run.last_schedule is None):
             return None
         accepted = run.guard.accepted
         if any(accepted.get(pair) != prices.get(pair) for pair in run.pairs()):
             return None
+        wakes = [] if spec.recurring is None else [spec.recurring.next_time(run.started_at, run.deposits)]
+        if spec.weighting == "inverse_volatility" and run.sample_day is not None:
+            wakes.append((run.sample_day + 1) * DAY)
         return AtRest(spec, dict(ledger.holdings), ledger.cash, ledger.invested, run.started_at, run.last_check,
-                      run.last_schedule)
+                      run.last_schedule, min(wakes, default=None), dict(run.targets()), run.fresh_weights())
 
     def skip_quiet(self, now: float, prices: Mapping[str, float]) -> None:
         """Book-keep ticks a host skipped, ending with the tick at ``now`` with ``prices``, as stepping them

@@ -30,7 +30,7 @@ def begin_exit(run: Run, snap: Snapshot, trigger: str, how: str, why: str) -> De
         return terminate(run, now, trigger, "keep")
     ledger = run.ledger
     op = run.new_op(OpKind.EXIT, Phase.SELL, trigger, why, now)
-    plan = plan_sells({}, ledger.holdings, snap.prices, ledger.cash, run.rules, 0.0, run.reserves, sell_all=True)
+    plan = plan_sells({}, run.tradable(), snap.prices, ledger.cash, run.rules, 0.0, run.reserves, sell_all=True)
     orders = run.issue(op, plan, now)
     if not orders:
         return terminate(run, now, trigger, "sell")

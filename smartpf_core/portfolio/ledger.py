@@ -30,6 +30,7 @@ class Ledger:
     withdrawn: float = 0.0
     withdrawal_asked: float = 0.0  # the withdrawal under way, as asked (the HODL follows what was really taken)
     withdrawal_kept: float = 0.0  # asked to withdraw but could not be: it stays in the principal
+    deposited: float = 0.0  # recurring deposits taken in: principal the settings' investment does not count
     hodl: Hodl = field(default_factory=Hodl)
     orders_filled: int = 0
     fees_paid: float = 0.0
@@ -68,6 +69,10 @@ class Ledger:
         # in a fixed order (the ledger's, then the host's), never a set's: the orders follow this order
         for pair in [*self.holdings, *(p for p in holdings if p not in self.holdings)]:
             self.holdings[pair] = float(holdings.get(pair, 0.0))
+
+    def unapplied(self, investment: float) -> float:
+        """The settings' investment minus the principal the ledger accounts for it (> 0: a deposit is due)."""
+        return investment + self.deposited - (self.invested - self.withdrawal_kept)
 
     def held_pairs(self, targets: Mapping[str, float]) -> tuple[str, ...]:
         """The target pairs, then any other pair still held (a coin removed from the targets)."""

@@ -165,6 +165,46 @@ def investment_added(delta: float, currency: str, op_id: str) -> Notice:
                   {"amount": delta, "op": op_id})
 
 
+def frozen_out(pair: str, since: float, weight: float) -> Notice:
+    return Notice("frozen_out", f"{pair} frozen out of the weights: no price since {iso_utc(since)}; its "
+                  f"{weight * 100:g} % goes to the other coins pro rata and it is not traded until it has a price "
+                  "again (to drop it for good: smartpf set --drop COIN [--sell])", {"pair": pair, "since": since})
+
+
+def thawed(pair: str) -> Notice:
+    return Notice("thawed", f"{pair} has a price again: back in the weights", {"pair": pair})
+
+
+def computed_weights(weights: Mapping[str, float]) -> str:
+    shown = ", ".join(f"{p.split('/')[0]} {w * 100:.1f} %" for p, w in weights.items())
+    return f"; weights recomputed (inverse volatility): {shown}"
+
+
+def recurring_deposit(amount: float, currency: str) -> str:
+    # (worded as any deposit's record: the reports read the money put in from "investment raised by")
+    return f"investment raised by {amount:g} {currency}: recurring deposit from the free balance"
+
+
+def recurring_added(amount: float, currency: str, op_id: str) -> Notice:
+    return Notice("recurring_deposit", f"recurring deposit of {amount:g} {currency} from the free balance; "
+                  "buying the coins under their target", {"amount": amount, "op": op_id})
+
+
+def recurring_skipped(amount: float, free: float, needed: float, currency: str) -> Notice:
+    return Notice("recurring_skipped", f"recurring deposit of {amount:g} {currency} skipped: the free balance "
+                  f"{free:.2f} {currency} is less than the {needed:.2f} {currency} the portfolio's idle cash plus "
+                  "the deposit need", {"amount": amount, "free": free, "needed": needed})
+
+
+def recurring_skipped_reason(notice: Notice) -> Reason:
+    return Reason(notice.kind, notice.message, dict(notice.data))
+
+
+def recurring_missed(count: int) -> Notice:
+    return Notice("recurring_missed", f"{count} earlier recurring deposit(s) were due while the bot was not "
+                  "running: not made up (one deposit per due time seen)", {"missed": count})
+
+
 def investment_lowered(amount: float, currency: str) -> str:
     return f"investment lowered by {amount:g} {currency}"
 

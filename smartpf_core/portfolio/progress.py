@@ -5,11 +5,13 @@ When an operation completes, the rules are evaluated on that same tick: no tick 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..events import Decision, Snapshot
 from ..planner import plan_initial
 from . import messages as say
 from .exits import check_exit, terminate
-from .funding import apply_investment_change, finish_withdrawal
+from .funding import apply_investment_change, finish_withdrawal, recurring_deposit
 from .rebalance import check_rebalance
 from .run import Run
 from .states import OpKind, OrderStatus, Phase, PhaseEvent, PortfolioEvent, PortfolioStatus
@@ -20,12 +22,19 @@ def advance(run: Run, snap: Snapshot) -> Decision:
     if run.status == PortfolioStatus.TERMINATED:
         return Decision(now, reason=say.terminated(run.termination))
     pairs = run.pairs()
+    run.wait_for_dropped(snap)
+    frozen = run.frozen_out()
+    if frozen:  # a frozen coin is valued at its last accepted price and neither checked nor traded
+        snap = replace(snap, prices={**{p: run.guard.accepted[p] for p in frozen if p in run.guard.accepted},
+                                     **{p: v for p, v in snap.prices.items() if p not in frozen}})
+        pairs = tuple(p for p in pairs if p not in frozen)
     bad = run.bad_prices(snap, pairs)
     if bad is not None:
         return Decision(now, reason=bad)
     jumps = run.guard.check(snap.prices, pairs, now, run.spec.price_guard, run.spec.check_interval)
     if jumps:
         return Decision(now, reason=say.unconfirmed(jumps, run.spec.price_guard))
+    run.sample_prices(snap)
     if run.op is not None:
         done = continue_op(run, snap)
         if run.op is not None or done.orders or run.status != PortfolioStatus.RUNNING:
@@ -49,7 +58,14 @@ def decide(run: Run, snap: Snapshot) -> Decision:
     change = apply_investment_change(run, snap)
     if change is not None:
         return change
-    return check_rebalance(run, snap, snap.prices)
+    deposit = recurring_deposit(run, snap)
+    if deposit is not None and (deposit.orders or run.op is not None):
+        return deposit
+    after = check_rebalance(run, snap, snap.prices)
+    if deposit is None:
+        return after
+    # a recurring deposit that placed no order (too small, or skipped) leaves this tick to the other rules
+    return Decision(snap.time, after.orders, after.reason, (*deposit.notices, *after.notices), checked=after.checked)
 
 
 def start_initial(run: Run, snap: Snapshot) -> Decision:
@@ -57,7 +73,7 @@ def start_initial(run: Run, snap: Snapshot) -> Decision:
     spec = run.spec
     run.started_at = now
     op = run.new_op(OpKind.INITIAL, Phase.BUY, "start", say.INITIAL_PURCHASE, now)
-    plan = plan_initial(spec.weights, spec.investment, snap.prices, run.rules, spec.min_trade, run.reserves,
+    plan = plan_initial(run.targets(), spec.investment, snap.prices, run.rules, spec.min_trade, run.reserves,
                         spec.fee, run.spendable(snap))
     orders = run.issue(op, plan, now)
     return Decision(now, orders=orders, notices=(say.started(spec.investment, spec.stake_currency, op.id,

@@ -22,8 +22,12 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
     is_due, trigger, idle = due(run, now)
     if not is_due:
         return Decision(now, reason=idle)
-    weights = actual_weights(ledger.holdings, prices, ledger.cash, run.pairs())
-    drift = largest_drift(weights, spec.weights, spec.threshold_type)
+    targets, holdings = run.targets(), run.tradable()  # (spec.weights and the holdings, but frozen coins)
+    pairs = run.pairs()
+    if holdings is not ledger.holdings:
+        pairs = tuple(p for p in pairs if p in targets or p in holdings)
+    weights = actual_weights(holdings, prices, ledger.cash, pairs)
+    drift = largest_drift(weights, targets, spec.threshold_type)
     if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
         return Decision(now, reason=say.below_threshold(drift, spec), checked=True)
     if trigger == "threshold" and drift is not None:  # (drift is None returned above; for mypy)
@@ -33,7 +37,12 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
     else:
         why = say.TARGETS_CHANGED
     run.targets_dirty = False
-    sells = plan_sells(spec.weights, ledger.holdings, prices, ledger.cash, run.rules, spec.min_trade, run.reserves)
+    in_force = run.computed
+    recomputed = run.recompute_weights()  # (inverse volatility: the weights this rebalance trades towards)
+    if recomputed:
+        why += recomputed
+        targets = run.targets()
+    sells = plan_sells(targets, holdings, prices, ledger.cash, run.rules, spec.min_trade, run.reserves)
     if sells.orders:
         op = run.new_op(OpKind.REBALANCE, Phase.SELL, trigger, why, now)
         orders = run.issue(op, sells, now)
@@ -46,6 +55,7 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
         orders = run.issue(op, buys, now)
         return Decision(now, orders=orders, notices=(say.rebalance_started(op.id, trigger, why, orders),),
                         checked=True)
+    run.computed = in_force  # (nothing sent: the weights in force stay; a rebalance that trades recomputes them)
     skipped = (*sells.skipped, *buys.skipped)
     if skipped:
         reason = say.too_small(why, trigger, skipped, spec.stake_currency)

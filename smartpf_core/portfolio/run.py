@@ -7,15 +7,19 @@ Only the core changes it: the engine and the rule modules (``progress``, ``rebal
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..allocation import portfolio_value
 from ..events import Notice, Order, Reason, Snapshot
+from ..flows import fill_targets
 from ..guard import PriceGuard
 from ..market import MarketRules, Reserves
 from ..planner import Plan, plan_buys
 from ..records import OperationRecord
 from ..spec import PortfolioSpec
+from ..volatility import DAY, day_index, inverse_volatility_weights
 from . import messages as say
 from .ledger import Ledger
 from .operation import Operation, TrackedOrder
@@ -49,6 +53,14 @@ class Run:
     watch_from: float | None = None
     # live: what the account was found short of, and since when (see outside.py); saved while it lasts
     diverged: dict[str, Any] | None = None
+    deposits: int = 0  # recurring deposits made (or skipped) since the start (flows.py); saved when any
+    frozen: tuple[str, ...] = ()  # basket pairs frozen out of the weights for want of a price (stale_after)
+    waiting: frozenset[str] = frozenset()  # dropped coins (set --drop --sell) without a price at this tick
+    # weights: inverse_volatility (volatility.py): a price per pair per day, the day last sampled, and the
+    # weights computed at the last rebalance; saved while the option is on
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    sample_day: int | None = None
+    computed: dict[str, float] | None = None
 
     def move(self, event: PortfolioEvent) -> None:
         self.status = PORTFOLIO.transition(self.status, event)
@@ -146,15 +158,105 @@ class Run:
                     notices.append(say.stale_started(pair, last))
             elif pair in self.stale:
                 notices.append(say.stale_ended(pair, self.stale.pop(pair), now))
+        return (*notices, *self.update_frozen(now))
+
+    # ------------------------------------------------------------------ coins frozen out of the weights
+    def frozen_out(self) -> frozenset[str]:
+        """The pairs the portfolio neither values for its weights nor trades: those ``set --drop`` kept out
+        (``spec.frozen``) and those without a price for longer than ``spec.stale_after``."""
+        if not self.frozen and not self.spec.frozen and not self.waiting:
+            return frozenset()
+        return frozenset((*self.frozen, *self.waiting, *(self.spec.pair(c) for c in self.spec.frozen)))
+
+    def wait_for_dropped(self, snap: Snapshot) -> None:
+        """A dropped coin still held, without a valid price now but with a last accepted one, waits (frozen for
+        this tick) while the others trade: it is sold when its market has a price again."""
+        if not self.spec.dropped:
+            return
+        waiting = []
+        for coin in self.spec.dropped:
+            pair = self.spec.pair(coin)
+            price = snap.prices.get(pair)
+            unpriced = price is None or not price > 0 or math.isinf(price) or pair in snap.stale
+            if unpriced and self.ledger.holdings.get(pair, 0.0) > 0 and pair in self.guard.accepted:
+                waiting.append(pair)
+        self.waiting = frozenset(waiting)
+
+    def targets(self) -> Mapping[str, float]:
+        """The target weights the rules trade towards: the computed ones (inverse volatility) or the settings';
+        a frozen coin's weight goes to the others pro rata."""
+        frozen = self.frozen_out()
+        computed = self.computed
+        base = computed if computed is not None and computed.keys() == self.spec.weights.keys() else \
+            self.spec.weights
+        if not frozen:
+            return base
+        rest = {p: w for p, w in base.items() if p not in frozen}
+        total = sum(rest.values())
+        return {p: w / total for p, w in rest.items()} if total > 0 else {}
+
+    def tradable(self) -> Mapping[str, float]:
+        """The holdings the rules value and trade: all but the frozen coins."""
+        frozen = self.frozen_out()
+        holdings = self.ledger.holdings
+        return holdings if not frozen else {p: q for p, q in holdings.items() if p not in frozen}
+
+    def update_frozen(self, now: float) -> tuple[Notice, ...]:
+        """Freeze a basket pair stale for longer than ``stale_after`` (and with a last price to value it at),
+        thaw it when it has a price again: one notice each way."""
+        after = self.spec.stale_after
+        frozen = () if after is None else tuple(
+            p for p, since in self.stale.items()
+            if p in self.spec.weights and now - since > after and p in self.guard.accepted)
+        if frozen == self.frozen:
+            return ()
+        notices = [say.frozen_out(p, self.stale[p], self.spec.weights[p]) for p in frozen if p not in self.frozen]
+        notices += [say.thawed(p) for p in self.frozen if p not in frozen]
+        self.frozen = frozen
         return tuple(notices)
+
+    # ------------------------------------------------------------------ weights from data
+    def sample_prices(self, snap: Snapshot) -> None:
+        """Inverse volatility: keep the first valid prices of each UTC day, over the volatility window."""
+        if self.spec.weighting != "inverse_volatility":
+            return
+        day = day_index(snap.time)
+        if self.sample_day is not None and day <= self.sample_day:
+            return
+        self.sample_day = day
+        keep = self.spec.volatility_window // DAY + 1
+        for pair in self.spec.weights:
+            series = self.samples.setdefault(pair, [])
+            series.append(snap.prices[pair])
+            del series[:-keep]
+
+    def recompute_weights(self) -> str:
+        """Inverse volatility: the weights for the rebalance starting now, and how to say them ("" if off)."""
+        fresh = self.fresh_weights()
+        if fresh is None:
+            return ""
+        self.computed = fresh
+        return say.computed_weights(fresh)
+
+    def fresh_weights(self) -> dict[str, float] | None:
+        """Inverse volatility: the weights a rebalance starting now would trade towards (None if off)."""
+        if self.spec.weighting != "inverse_volatility":
+            return None
+        return inverse_volatility_weights(tuple(self.spec.weights), self.samples)
 
     def spendable(self, snap: Snapshot) -> float:
         cash = self.ledger.cash
         return cash if snap.spendable is None else min(cash, snap.spendable)
 
-    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset()) -> Plan:
+    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset(),
+                  underweight: bool = False) -> Plan:
+        """The buys towards the targets; ``underweight``: an inflow that only fills the coins under target,
+        the furthest under first (``flows.fill_targets``)."""
         spec, ledger = self.spec, self.ledger
-        return plan_buys(spec.weights, ledger.holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
+        weights = self.targets()
+        holdings = self.tradable()
+        targets = underweight_targets(weights, holdings, ledger, snap, spec.fee) if underweight else weights
+        return plan_buys(targets, holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
                          self.reserves, spec.fee, reserved=ledger.pending_withdrawal,
                          spendable=snap.spendable, exclude=exclude)
 
@@ -175,3 +277,19 @@ class Run:
         if stale:
             return say.stale_price(stale, self.stale)
         return None
+
+
+def underweight_targets(weights: Mapping[str, float], holdings: Mapping[str, float], ledger: Ledger,
+                        snap: Snapshot, fee: float) -> dict[str, float]:
+    """Weights that make ``plan_buys`` spend the cash underweight-only: each coin's weight is the value
+    ``fill_targets`` lets it reach, over the value the planner shares out."""
+    prices = snap.prices
+    investable = portfolio_value(holdings, prices, ledger.cash) - ledger.pending_withdrawal
+    if investable <= 0:
+        return dict(weights)
+    budget = ledger.cash - ledger.pending_withdrawal
+    if snap.spendable is not None:
+        budget = min(budget, snap.spendable)
+    held = {p: holdings.get(p, 0.0) * prices[p] for p in weights}
+    reach = fill_targets({p: w * investable for p, w in weights.items()}, held, budget / (1 + fee))
+    return {p: v / investable for p, v in reach.items()}

@@ -55,6 +55,13 @@ def save(run: Run, records: bool = True) -> dict[str, Any]:
         data["stale"] = dict(run.stale)
     if run.diverged:  # (likewise: only while the account disagrees)
         data["diverged"] = dict(run.diverged)
+    if run.frozen:  # (likewise: only while a coin is frozen out of the weights)
+        data["frozen"] = list(run.frozen)
+    if run.spec.weighting == "inverse_volatility":  # (likewise: only with weights from data)
+        data["volatility"] = {"day": run.sample_day, "samples": {p: list(v) for p, v in run.samples.items()},
+                              "weights": run.computed}
+    if run.deposits or ledger.deposited:  # (likewise: only with recurring deposits, flows.py)
+        data["recurring"] = {"count": run.deposits, "deposited": ledger.deposited}
     return data
 
 
@@ -75,6 +82,7 @@ def load(data: Mapping[str, Any]) -> Run:
         fees_paid=float(counters.get("fees", 0.0)),
         turnover=float(counters.get("turnover", 0.0)),
         rebalances=int(counters.get("rebalances", 0)),
+        deposited=float((data.get("recurring") or {}).get("deposited", 0.0)),
     )
     status = PortfolioStatus(data["status"])
     op = None if data.get("op") is None else Operation.from_dict(data["op"])
@@ -99,7 +107,19 @@ def load(data: Mapping[str, Any]) -> Run:
         termination=data.get("termination"),
         stale={str(p): float(t) for p, t in (data.get("stale") or {}).items()},
         diverged=_diverged(data.get("diverged")),
+        deposits=int((data.get("recurring") or {}).get("count", 0)),
+        frozen=tuple(str(p) for p in data.get("frozen") or ()),
+        **_volatility(data.get("volatility")),
     )
+
+
+def _volatility(value: Any) -> dict[str, Any]:
+    if not value:
+        return {}
+    weights = value.get("weights")
+    return {"sample_day": value.get("day"),
+            "samples": {str(p): [float(x) for x in v] for p, v in (value.get("samples") or {}).items()},
+            "computed": None if weights is None else {str(p): float(w) for p, w in weights.items()}}
 
 
 def _diverged(value: Any) -> dict[str, Any] | None:

@@ -93,12 +93,14 @@ def portfolio_view(run: Run, prices: Mapping[str, float]) -> PortfolioView:
     hodl_unpriced = [p for p in ledger.hodl_pairs() if p not in priced]
     hodl = None if hodl_unpriced else ledger.hodl.value(priced)
     coins = []
+    targets = run.targets()  # (the settings' weights, or those computed from data)
     for pair in run.pairs():
         amount = ledger.holdings.get(pair, 0.0)
         price = prices.get(pair) or None
         coin_value = amount * price if price else 0.0
-        target = spec.weights.get(pair, 0.0) * 100
-        band = spec.band(pair) * 100
+        weight = targets.get(pair, 0.0)
+        target = weight * 100
+        band = spec.threshold_rule.band(weight) * 100
         coins.append(CoinView(pair, amount, price, coin_value, coin_value / value * 100 if value > 0 else 0.0,
                               target, max(0.0, target - band), target + band))
     unpriced = tuple(sorted({c.pair for c in coins if c.price is None} | set(hodl_unpriced)))

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from smartpf import paths
 from smartpf.cli import main
 
 from .conftest import ft_backtest, smartpf_config
@@ -33,7 +34,29 @@ CASES = [
     ("1h-take-profit-sell", "1h", "20240201-20240401",
      {"assets": {"BTC": 25, "ETH": 25, "SOL": 25, "XRP": 25}, "investment": 1000, "threshold": 2,
       "take_profit": 15, "on_exit": "sell"}),
+    # inflows and weights (docs/options-flows.md): a weekly deposit from the free stake balance (the wallet
+    # beyond the investment), bought underweight-only; inverse-volatility weights from a list of coins,
+    # recomputed at each rebalance from the daily prices both engines sample alike
+    ("1h-recurring-inverse-volatility", "1h", "20230101-20230301",
+     {"assets": ["BTC", "ETH", "SOL", "XRP"], "weights": "inverse_volatility", "volatility_window": "14d",
+      "investment": 1000, "threshold": 3, "recurring": {"amount": 100, "every": "7d"}, "inflow": "underweight",
+      "stale_after": "6h"}),
+    # a coin that goes away: BNB's candles end on 2025-12-01; six hours later it is frozen out of the weights and
+    # BTC and ETH are rebalanced between themselves, in both
+    ("1h-bnb-goes-away", "1h", "20251101-20260101",
+     {"assets": {"BTC": 40, "ETH": 30, "BNB": 30}, "investment": 1000, "threshold": 2, "stale_after": "6h"}),
 ]
+
+
+def core_engine(config, timerange):
+    """The core backtest's final engine state (``smartpf backtest --json`` prints the summary only)."""
+    from smartpf.candles import Timerange, load_candles
+    from smartpf.fastsim import simulate_fast
+    from smartpf_core import check_config
+    body = json.loads(config.read_text())
+    spec = check_config(body).spec
+    candles = load_candles(paths.DEFAULT_DATADIR, list(spec.pairs), body["timeframe"], Timerange.parse(timerange))
+    return simulate_fast(spec, candles.times, candles.opens, candles.closes).engine.to_dict()
 
 
 @pytest.mark.e2e
@@ -52,6 +75,17 @@ def test_freqtrade_backtest_matches_the_core_backtest(history_exchange, tmp_path
     assert abs(freqtrade["rebalances"] - core["rebalances"]) <= 1
     assert freqtrade["hodl_value"] == pytest.approx(core["hodl_value"], rel=0.005)
     assert freqtrade["orders"] == pytest.approx(core["orders"], abs=2)
+    if "recurring" in section:  # the same deposits, at the same candles, in both
+        assert freqtrade["invested"] == core["invested"] >= section["investment"] + 7 * section["recurring"]["amount"]
+    if section.get("weights") == "inverse_volatility":  # the same weights computed at the same rebalances
+        assert [r["reason"] for r in freqtrade["engine"]["records"]] == \
+            [r["reason"] for r in core_engine(config, timerange)["records"]]
+        assert any("weights recomputed" in r["reason"] for r in freqtrade["engine"]["records"])
+    if "stale_after" in section and "BNB" in section["assets"]:
+        assert freqtrade["engine"]["frozen"] == core_engine(config, timerange)["frozen"] == ["BNB/USDT"]
+        after = [r for r in freqtrade["engine"]["records"] if r["started_at"] > 1764572400 + 6 * 3600]
+        assert after and all(t["pair"] != "BNB/USDT" for r in after for t in r["trades"])  # rebalanced without it
+        assert "target 57.14 %" in after[-1]["reason"] or "target 42.86 %" in after[-1]["reason"]  # 40:30 of 70
     if "take_profit" not in section:
         assert core["rebalances"] >= 1  # the comparison covers real rebalancing
     if "take_profit" in section:
