@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult, simulate
+from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult, gate, simulate
 from smartpf_core.conventions import FREQTRADE
 from smartpf_core.portfolio import AtRest
 from smartpf_core.simulate import EXECUTIONS, sim_result, trade_tick
@@ -164,13 +164,32 @@ def _order_minimums(engine: Engine, spec: PortfolioSpec) -> dict[str, tuple[floa
     return out
 
 
-def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping[str, tuple[float, float]]) -> int:
+def _worth_it(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, float]], parts: list[np.ndarray],
+              value_arr: np.ndarray) -> np.ndarray | None:
+    """Where ``min_benefit`` could let a full rebalance through (the core's own estimate, on arrays, with a
+    margin), or None when it cannot be told here (a partial rebalance, a turnover cap, a removed coin held)."""
+    g = spec.gate
+    if g.min_benefit is None or g.max_turnover is not None or g.rebalance_to != "target" \
+            or any(target <= 0 for _, _, _, target in held):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        actual = {pair: x / value_arr for (pair, _, _, _), x in zip(held, parts, strict=True)}
+    spreads = {p: g.spread_of(gate.coin_of(p)) for p in {*actual, *spec.weights}}
+    benefit, fees, spread = gate.estimate(actual, dict(spec.weights), spec.weights, spec.fee, spreads)  # type: ignore[arg-type]
+    cost = np.asarray(fees + spread)
+    return ~(np.asarray(benefit) < g.min_benefit * cost * (1 - 1e-6) - 1e-12)
+
+
+def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping[str, tuple[float, float]],
+                    until: float | None = None) -> int:
     """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``).
 
     A deviation beyond the threshold is a candidate only where some order could clear its minimum: every
     order the planner sends for a coin is at most that coin's distance to its target (a sell never sells
     more than the excess, nor a removed coin more than it holds; a buy never buys more than the deficit),
     so while every distance is under its minimum, the check says ``orders_too_small`` and changes nothing.
+    Before ``until`` (a cooldown, ``smartpf_core.gate``) and where ``min_benefit`` holds it back, a deviation
+    starts nothing either.
     """
     spec = rest.spec
     n = market.n
@@ -183,10 +202,10 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     invested = rest.invested
     tp, sl = spec.take_profit, spec.stop_loss
     scheduled = spec.mode == "scheduled"
-    threshold = spec.threshold
-    bands = {p: spec.threshold_rule.band(w) for p, w in spec.weights.items()}
+    threshold = max((spec.threshold, *(t for _, t in spec.gate.bands)))
+    bands = {p: spec.band(p) for p in spec.weights}
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
-    unheld_targets = [w for p, w in spec.weights.items() if not rest.holdings.get(p)]
+    unheld_targets = [(w, spec.threshold_for(p).size) for p, w in spec.weights.items() if not rest.holdings.get(p)]
     next_schedule = None
     if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
@@ -234,8 +253,8 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
             for (pair, _, _, target), x in zip(held, parts, strict=True):
                 band = bands.get(pair, 0.0) if target > 0 else 0.0
                 drift |= np.abs(x - target * value_arr) > (band - margin) * value_arr
-            for target in unheld_targets:  # a coin not held deviates by its whole target
-                if target * 100.0 > threshold * (1 - _REL_MARGIN) - _ABS_MARGIN or spec.threshold_type == "relative":
+            for target, own in unheld_targets:  # a coin not held deviates by its whole target
+                if target * 100.0 > own * (1 - _REL_MARGIN) - _ABS_MARGIN or spec.threshold_type == "relative":
                     drift[:] = True
             if not market.every_tick_checks:
                 idx = market.check_index[s:e]
@@ -243,6 +262,12 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
                 boundary[1:] = idx[1:] > idx[:-1]
                 boundary[0] = last_check is None or idx[0] > last_check
                 drift &= boundary
+            if until is not None:
+                drift &= market.times[s:e] >= until - 1e-3
+            if drift.any():
+                worth = _worth_it(spec, held, parts, value_arr)
+                if worth is not None:
+                    drift &= worth
             if drift.any():
                 drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr)
             cand |= drift
@@ -294,7 +319,7 @@ def simulate_fast(
         if rest is None:
             i += 1
             continue
-        k = _next_candidate(rest, market, i + 1, minimums)
+        k = _next_candidate(rest, market, i + 1, minimums, gate.quiet_until(spec.gate, engine.records))
         if k > i + 1:
             values.fill(engine, i + 1, k)
             engine.skip_quiet(market.times_list[k - 1], market.prices(k - 1))

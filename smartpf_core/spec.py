@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import gate as options_1_3
+from .gate import Gate
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
 from .threshold import Threshold
 
@@ -42,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "price_guard": 25.0,
     "generation": 0,
 }
-KNOWN_KEYS = ("assets", "investment", *DEFAULTS)
+KNOWN_KEYS = ("assets", "investment", *DEFAULTS, *options_1_3.KEYS)
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Za-z0-9]{2,20}$")
 
@@ -81,6 +83,7 @@ class PortfolioSpec:
     generation: int = 0  # the settings change this is: smartpf's commands count it up (Engine.update_spec)
     stake_currency: str = "USDT"
     fee: float = DEFAULT_FEE
+    gate: Gate = Gate()  # rebalancing options 1-3 (smartpf_core.gate), all off by default
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -108,7 +111,13 @@ class PortfolioSpec:
 
     def band(self, pair: str) -> float:
         """Allowed deviation of ``pair``'s weight, as a fraction of the portfolio."""
-        return self.threshold_rule.band(self.weights.get(pair, 0.0))
+        return self.threshold_for(pair).band(self.weights.get(pair, 0.0))
+
+    def threshold_for(self, pair: str) -> Threshold:
+        """``pair``'s threshold: its own ``bands`` entry, else ``threshold``."""
+        if not self.gate.bands:
+            return self.threshold_rule
+        return Threshold(self.gate.threshold(pair.split("/")[0], self.threshold), self.threshold_type)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``smart_portfolio`` section that reproduces this spec (plus stake currency and fee)."""
@@ -130,6 +139,7 @@ class PortfolioSpec:
             "stake_currency": self.stake_currency,
             "fee": self.fee,
         }
+        saved.update(self.gate.to_dict())  # (only the options that are on)
         if not self.generation:  # a state saved before generations existed loads and saves back byte-identical
             del saved["generation"]
         return saved
@@ -145,7 +155,7 @@ class PortfolioSpec:
         values: dict[str, Any] = {"allocations": tuple((str(c), float(p)) for c, p in assets.items()),
                                   "investment": float(data["investment"])}
         for f in fields(cls):
-            if not f.init or f.name in values or data.get(f.name) is None:
+            if not f.init or f.name in values or f.name == "gate" or data.get(f.name) is None:
                 continue
             raw = data[f.name]
             if f.name in ("check_interval", "interval"):
@@ -154,6 +164,7 @@ class PortfolioSpec:
                 values[f.name] = float(raw)
             else:
                 values[f.name] = raw
+        values["gate"] = Gate.from_saved(data)
         return cls(**values)
 
 
@@ -326,6 +337,8 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
                                       "smartpf add/set/terminate (raise it by one to lower the investment by hand)")
         generation = 0
 
+    gate = options_1_3.parse_gate(section, None if allocations is None else [c for c, _ in allocations], _number, err)
+
     if errors or allocations is None:
         return Validation(None, tuple(errors), ())
 
@@ -346,6 +359,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         generation=generation,
         stake_currency=stake,
         fee=fee,
+        gate=gate,
     )
     smallest_coin, smallest = min(spec.allocations, key=lambda a: a[1])
     if spec.threshold_type == "absolute" and spec.threshold >= smallest:

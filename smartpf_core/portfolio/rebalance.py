@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import events as ev
-from ..allocation import actual_weights, largest_drift
+from ..allocation import actual_weights, largest_drift, portfolio_value
 from ..events import Decision, Reason, Snapshot
+from ..gate import hold_back
 from ..planner import plan_sells
 from ..triggers import next_proportional_time, next_scheduled_time, proportional_index, scheduled_index
 from . import messages as say
@@ -23,8 +24,9 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
     if not is_due:
         return Decision(now, reason=idle)
     weights = actual_weights(ledger.holdings, prices, ledger.cash, run.pairs())
-    drift = largest_drift(weights, spec.weights, spec.threshold_type)
-    if trigger == "threshold" and (drift is None or drift.size <= spec.threshold + 1e-9):
+    drift = largest_drift(weights, spec.weights, spec.threshold_type) if not spec.gate.bands else \
+        say.furthest_out_of_band(weights, spec)
+    if trigger == "threshold" and (drift is None or not spec.threshold_for(drift.pair).exceeded(drift.deviation)):
         return Decision(now, reason=say.below_threshold(drift, spec), checked=True)
     if trigger == "threshold" and drift is not None:  # (drift is None returned above; for mypy)
         why = say.beyond_threshold(drift, spec)
@@ -32,16 +34,26 @@ def check_rebalance(run: Run, snap: Snapshot, prices: Mapping[str, float]) -> De
         why = say.scheduled_rebalance(spec.interval)
     else:
         why = say.TARGETS_CHANGED
+    targets = None
+    if spec.gate.gates:  # the options of smartpf_core.gate: a rebalance worth it, partial, within the caps
+        targets, held_back = hold_back(
+            spec.gate, weights=spec.weights, actual=weights,
+            value=portfolio_value(ledger.holdings, prices, ledger.cash), fee=spec.fee, records=run.records,
+            trigger=trigger, now=now, currency=spec.stake_currency,
+            bands={p: spec.band(p) for p in spec.weights})
+        if held_back is not None:
+            return Decision(now, reason=held_back, checked=True)
     run.targets_dirty = False
-    sells = plan_sells(spec.weights, ledger.holdings, prices, ledger.cash, run.rules, spec.min_trade, run.reserves)
+    sells = plan_sells(targets or spec.weights, ledger.holdings, prices, ledger.cash, run.rules, spec.min_trade,
+                       run.reserves)
     if sells.orders:
-        op = run.new_op(OpKind.REBALANCE, Phase.SELL, trigger, why, now)
+        op = run.new_op(OpKind.REBALANCE, Phase.SELL, trigger, why, now, targets)
         orders = run.issue(op, sells, now)
         return Decision(now, orders=orders, notices=(say.rebalance_started(op.id, trigger, why, orders),),
                         checked=True)
-    buys = run.plan_buys(snap)
+    buys = run.plan_buys(snap, targets=targets)
     if buys.orders:
-        op = run.new_op(OpKind.REBALANCE, Phase.BUY, trigger, why, now)
+        op = run.new_op(OpKind.REBALANCE, Phase.BUY, trigger, why, now, targets)
         run.record_of(op, now).skipped.extend(sells.skipped)
         orders = run.issue(op, buys, now)
         return Decision(now, orders=orders, notices=(say.rebalance_started(op.id, trigger, why, orders),),

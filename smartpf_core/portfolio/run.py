@@ -57,9 +57,10 @@ class Run:
         return self.ledger.held_pairs(self.spec.weights)
 
     # ------------------------------------------------------------------ operations
-    def new_op(self, kind: OpKind, phase: Phase, trigger: str, reason: str, now: float) -> Operation:
+    def new_op(self, kind: OpKind, phase: Phase, trigger: str, reason: str, now: float,
+               targets: dict[str, float] | None = None) -> Operation:
         self.seq += 1
-        op = Operation(f"{OP_PREFIX[kind]}{self.seq}", kind, phase)
+        op = Operation(f"{OP_PREFIX[kind]}{self.seq}", kind, phase, targets=targets)
         self.op = op
         self.records.append(OperationRecord(op.id, kind, trigger, reason, now))
         if kind == OpKind.REBALANCE:
@@ -152,9 +153,13 @@ class Run:
         cash = self.ledger.cash
         return cash if snap.spendable is None else min(cash, snap.spendable)
 
-    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset()) -> Plan:
+    def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset(),
+                  targets: dict[str, float] | None = None) -> Plan:
+        """Buy up to ``targets``, else the operation's own (a partial rebalance), else the spec's."""
         spec, ledger = self.spec, self.ledger
-        return plan_buys(spec.weights, ledger.holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
+        if targets is None and self.op is not None:
+            targets = self.op.targets
+        return plan_buys(targets or spec.weights, ledger.holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
                          self.reserves, spec.fee, reserved=ledger.pending_withdrawal,
                          spendable=snap.spendable, exclude=exclude)
 

@@ -33,6 +33,16 @@ CASES = [
     ("1h-take-profit-sell", "1h", "20240201-20240401",
      {"assets": {"BTC": 25, "ETH": 25, "SOL": 25, "XRP": 25}, "investment": 1000, "threshold": 2,
       "take_profit": 15, "on_exit": "sell"}),
+    # the rebalancing options of smartpf_core.gate, one case each
+    ("1h-min-benefit", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 0.5, "min_benefit": 20, "spread": {"*": 0.1, "DOGE": 0.3}}),
+    ("1h-bands-halfway", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 1, "bands": {"BTC": 0.5, "DOGE": 3}, "rebalance_to": "halfway"}),
+    ("1h-cooldown-max-turnover", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 1, "cooldown": "2d", "max_turnover": 20}),
 ]
 
 
