@@ -137,18 +137,28 @@ def _could_trade(cols: list[tuple[np.ndarray, float, float, float, float]], cash
 
 
 def _tradable_drift(drift: np.ndarray, cand: np.ndarray, cols: list[tuple[np.ndarray, float, float, float, float]],
-                    cash: float, s: int, value_arr: np.ndarray) -> np.ndarray:
+                    cash: float, s: int, value_arr: np.ndarray,
+                    partial: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """``drift`` kept only where some order could clear its minimum. The first drifting tick is tested alone
-    (an unblocked portfolio trades there, and a later one cannot come first); a blocked one, in numpy."""
+    (an unblocked portfolio trades there, and a later one cannot come first); a blocked one, in numpy.
+
+    ``partial``: a rebalance that moves each coin only part of the way (``rebalance_to``, smartpf_core.gate):
+    (the share of each deviation it leaves to trade, the value outside the targeted coins). A coin moved to
+    ``w + f (a - w)``, normalised, sells at most ``(1 - f)`` of its excess and buys at most ``(1 - f)`` of its
+    shortfall plus ``f`` times the value outside the targeted coins (the normalisation's share)."""
     first = int(drift.argmax())
-    if cand[:first].any() or _could_trade(cols, cash, s + first):
+    if partial is None and (cand[:first].any() or _could_trade(cols, cash, s + first)):
         return drift  # the earliest candidate is already decided: the later drifting ticks cannot matter
     tradable = np.zeros(len(drift), dtype=bool)
     for col, qty, target, fixed, per_unit in cols:
         price = col[s:s + len(drift)]
         gap = qty * price - target * value_arr
         # a buy spends at most the idle cash (no sell can be sent to raise more: see _next_candidate)
-        distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
+        if partial is None or target <= 0:  # (a removed coin is sold whole whatever the share)
+            distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
+        else:
+            share, outside = partial
+            distance = np.where(gap > 0, share * gap, np.minimum(share * -gap + (1 - share) * outside, cash))
         minimum = np.maximum(fixed, per_unit * price)
         tradable |= distance + 1e-9 >= minimum * (1 - _REL_MARGIN) - _ABS_MARGIN
     return drift & tradable
@@ -180,8 +190,50 @@ def _worth_it(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, floa
     return ~(np.asarray(benefit) < g.min_benefit * cost * (1 - 1e-6) - 1e-12)
 
 
+def _partial(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, float]], parts: list[np.ndarray],
+             value_arr: np.ndarray, bands: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """For ``rebalance_to`` halfway or band_edge: (the share of each deviation a rebalance trades, with a margin;
+    the value outside the targeted coins), per tick; None for a full rebalance."""
+    mode = spec.gate.rebalance_to
+    if mode == "target":
+        return None
+    inside: np.ndarray | float = 0.0
+    for (_, _, _, target), x in zip(held, parts, strict=True):
+        if target > 0:
+            inside = inside + x
+    outside = np.maximum(value_arr - inside, 0.0) * (1 + 1e-9) + 1e-9
+    if mode == "halfway":
+        return np.full(len(value_arr), 0.5 + 1e-9), outside
+    held_x = {pair: x for (pair, _, _, _), x in zip(held, parts, strict=True)}
+    worst = np.zeros(len(value_arr))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for pair, w in spec.weights.items():
+            if bands.get(pair, 0) > 0:
+                a = held_x[pair] / value_arr if pair in held_x else 0.0
+                worst = np.maximum(worst, np.abs(a - w) / bands[pair])
+        factor = np.where(worst > 0, np.minimum(1.0, gate.EDGE / worst), 0.0)
+    return np.minimum(1.0, 1.0 - factor + 1e-9), outside
+
+
+def _turnover(spec: PortfolioSpec, records: list, since: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """For ``max_turnover``: the rebalances' trade times since ``since`` - 30 days, sorted, and the value traded
+    at or after each (so that the value in any window ending later is one lookup)."""
+    if spec.gate.max_turnover is None:
+        return None
+    trades = []
+    for record in reversed(records):
+        if record.finished_at is not None and record.finished_at < since - gate.TURNOVER_WINDOW:
+            break
+        if record.kind == "rebalance":
+            trades += [(t.time, t.value) for t in record.trades]
+    trades.sort()
+    times = np.array([t for t, _ in trades], dtype=np.float64)
+    after = np.cumsum(np.array([v for _, v in trades] + [0.0], dtype=np.float64)[::-1])[::-1]
+    return times, after
+
+
 def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping[str, tuple[float, float]],
-                    until: float | None = None) -> int:
+                    until: float | None = None, turnover: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``).
 
     A deviation beyond the threshold is a candidate only where some order could clear its minimum: every
@@ -264,12 +316,18 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
                 drift &= boundary
             if until is not None:
                 drift &= market.times[s:e] >= until - 1e-3
+            if drift.any() and turnover is not None and spec.gate.max_turnover is not None:
+                # the cap holds a rebalance back while the last 30 days' trades use 99.5 % of it or more
+                times_, after = turnover
+                used = after[np.searchsorted(times_, market.times[s:e] - gate.TURNOVER_WINDOW, side="left")]
+                drift &= used < 0.995 * spec.gate.max_turnover / 100.0 * value_arr * (1 + 1e-6) + 1e-9
             if drift.any():
                 worth = _worth_it(spec, held, parts, value_arr)
                 if worth is not None:
                     drift &= worth
             if drift.any():
-                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr)
+                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr,
+                                        _partial(spec, held, parts, value_arr, bands))
             cand |= drift
         if cand.any():
             return s + int(np.argmax(cand))
@@ -319,7 +377,8 @@ def simulate_fast(
         if rest is None:
             i += 1
             continue
-        k = _next_candidate(rest, market, i + 1, minimums, gate.quiet_until(spec.gate, engine.records))
+        k = _next_candidate(rest, market, i + 1, minimums, gate.quiet_until(spec.gate, engine.records),
+                            _turnover(spec, engine.records, market.times_list[i]))
         if k > i + 1:
             values.fill(engine, i + 1, k)
             engine.skip_quiet(market.times_list[k - 1], market.prices(k - 1))

@@ -211,7 +211,8 @@ def write_options_section(rows: pd.DataFrame, info: Mapping[str, Any], doc: Path
         "",
         f"- **Median gain above zero**: {helped}.",
         f"- **Median gain below zero (the option does not help there)**: {hurt}.",
-        f"- **No change in the median** (the option seldom or never acted): {idle}.",
+        f"- **No change in the median** (it rounds to 0.00: the option acted in few runs, or never, or its gains and "
+        f"losses there balance; see the better / worse shares): {idle}.",
         "- Small sample: read the signs and the better/worse shares, not the second decimal; a larger "
         "`--baskets` tightens them. `bands` is left out (a band is per coin, and the baskets are random).",
         OPTIONS_END,

@@ -152,6 +152,17 @@ def test_cooldown_waits_after_a_rebalance_then_lets_the_next_one_through():
     assert drifted(engine, 120 + 86400, 125).orders
 
 
+def test_cooldown_survives_a_restart_from_a_state_saved_without_records():
+    """Live, the state is saved without its records and the trade database hands them back (``identify``)."""
+    engine = started(make_spec(cooldown="1d"))
+    drifted(engine, 120, 110)
+    drifted(engine, 180, 110)
+    restored = Engine.from_dict(json.loads(json.dumps(engine.to_dict(records=False))))
+    restored.identify("p1", engine.seq, engine.records)
+    assert drifted(restored, 3600, 125).reason.code == g.COOLDOWN
+    assert drifted(restored, 120 + 86400, 125).orders
+
+
 def test_max_turnover_scales_a_rebalance_to_the_room_left_then_waits():
     engine = started(make_spec(max_turnover=3, min_trade=0, price_guard=None))
     prices = {"BTC/USDT": 130.0, "ETH/USDT": 10.0}  # about 6.5 points off: a full rebalance trades ~13 %
