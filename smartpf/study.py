@@ -457,7 +457,15 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
         f"`{rel}/results.parquet` by the command (not kept in the repository).",
         "",
     ]
-    doc.write_text("\n".join(lines), encoding="utf-8")
+    doc.write_text("\n".join(lines) + _options_section_of(doc), encoding="utf-8")
+
+
+def _options_section_of(doc: Path) -> str:
+    """The options section ``doc`` holds (``study --options`` writes it), kept when the main report is rewritten."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if OPTIONS_BEGIN not in text or OPTIONS_END not in text:
+        return ""
+    return "\n" + OPTIONS_BEGIN + text.split(OPTIONS_BEGIN, 1)[1].split(OPTIONS_END, 1)[0] + OPTIONS_END + "\n"
 
 
 # ---- the command ----

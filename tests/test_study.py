@@ -62,6 +62,10 @@ def test_options_study_compares_each_option_set_with_plain_settings_on_the_same_
     # a rerun replaces the section, never appends a second one
     assert main(["study", "--out", str(out), "--doc", str(doc), "--report-only", "--options", options]) == 0
     assert doc.read_text().count("## Rebalancing options against plain XT behaviour") == 1
+    # the main study rewrites its report and keeps the options section
+    assert main(["study", "--datadir", str(datadir), "--out", str(out), "--doc", str(doc), *ARGS]) == 0
+    text = doc.read_text()
+    assert "## Every setting" in text and text.count("## Rebalancing options against plain XT behaviour") == 1
     assert main([*args[:-1], "{not json"]) == 2
     assert main([*args[:-1], '{"rebalance_to": "edge"}']) == 2
     assert "rebalance_to" in capsys.readouterr().err
