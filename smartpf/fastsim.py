@@ -138,27 +138,28 @@ def _could_trade(cols: list[tuple[np.ndarray, float, float, float, float]], cash
 
 def _tradable_drift(drift: np.ndarray, cand: np.ndarray, cols: list[tuple[np.ndarray, float, float, float, float]],
                     cash: float, s: int, value_arr: np.ndarray,
-                    partial: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                    partial: list[np.ndarray | None] | None = None, scale: np.ndarray | None = None) -> np.ndarray:
     """``drift`` kept only where some order could clear its minimum. The first drifting tick is tested alone
     (an unblocked portfolio trades there, and a later one cannot come first); a blocked one, in numpy.
 
-    ``partial``: a rebalance that moves each coin only part of the way (``rebalance_to``, smartpf_core.gate):
-    (the share of each deviation it leaves to trade, the value outside the targeted coins). A coin moved to
-    ``w + f (a - w)``, normalised, sells at most ``(1 - f)`` of its excess and buys at most ``(1 - f)`` of its
-    shortfall plus ``f`` times the value outside the targeted coins (the normalisation's share)."""
+    ``partial``: for a rebalance that moves the coins only part of the way (``rebalance_to``,
+    smartpf_core.gate), the weight each coin of ``cols`` moves to at each tick (None: its target); ``scale``: the
+    share of the way a turnover cap lets it go (``_scale``)."""
     first = int(drift.argmax())
-    if partial is None and (cand[:first].any() or _could_trade(cols, cash, s + first)):
+    if partial is None and scale is None and (cand[:first].any() or _could_trade(cols, cash, s + first)):
         return drift  # the earliest candidate is already decided: the later drifting ticks cannot matter
     tradable = np.zeros(len(drift), dtype=bool)
-    for col, qty, target, fixed, per_unit in cols:
+    for k, (col, qty, target, fixed, per_unit) in enumerate(cols):
         price = col[s:s + len(drift)]
         gap = qty * price - target * value_arr
         # a buy spends at most the idle cash (no sell can be sent to raise more: see _next_candidate)
-        if partial is None or target <= 0:  # (a removed coin is sold whole whatever the share)
-            distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
-        else:
-            share, outside = partial
-            distance = np.where(gap > 0, share * gap, np.minimum(share * -gap + (1 - share) * outside, cash))
+        moved = None if partial is None else partial[k]
+        if moved is not None:  # (the core computes these weights in Python floats: a margin for the last bits)
+            gap = qty * price - moved * value_arr
+            gap = gap + np.abs(gap) * 1e-6 * np.sign(gap)
+        if scale is not None:  # (the cap shrinks each move; a buy is still bounded by the idle cash)
+            gap = gap * scale
+        distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
         minimum = np.maximum(fixed, per_unit * price)
         tradable |= distance + 1e-9 >= minimum * (1 - _REL_MARGIN) - _ABS_MARGIN
     return drift & tradable
@@ -191,28 +192,45 @@ def _worth_it(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, floa
 
 
 def _partial(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, float]], parts: list[np.ndarray],
-             value_arr: np.ndarray, bands: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """For ``rebalance_to`` halfway or band_edge: (the share of each deviation a rebalance trades, with a margin;
-    the value outside the targeted coins), per tick; None for a full rebalance."""
+             value_arr: np.ndarray, bands: Mapping[str, float], priced: Mapping[str, np.ndarray],
+             removed: int) -> list[np.ndarray | None] | None:
+    """For ``rebalance_to`` halfway or band_edge: per coin of the tradable columns (the targeted coins with prices,
+    then ``removed`` coins held without a target), the weight a rebalance moves it to at each tick, as
+    ``gate.partial_targets`` computes it; None for a full rebalance."""
     mode = spec.gate.rebalance_to
     if mode == "target":
         return None
-    inside: np.ndarray | float = 0.0
-    for (_, _, _, target), x in zip(held, parts, strict=True):
-        if target > 0:
-            inside = inside + x
-    outside = np.maximum(value_arr - inside, 0.0) * (1 + 1e-9) + 1e-9
-    if mode == "halfway":
-        return np.full(len(value_arr), 0.5 + 1e-9), outside
     held_x = {pair: x for (pair, _, _, _), x in zip(held, parts, strict=True)}
-    worst = np.zeros(len(value_arr))
     with np.errstate(divide="ignore", invalid="ignore"):
-        for pair, w in spec.weights.items():
-            if bands.get(pair, 0) > 0:
-                a = held_x[pair] / value_arr if pair in held_x else 0.0
-                worst = np.maximum(worst, np.abs(a - w) / bands[pair])
-        factor = np.where(worst > 0, np.minimum(1.0, gate.EDGE / worst), 0.0)
-    return np.minimum(1.0, 1.0 - factor + 1e-9), outside
+        actual = {p: held_x[p] / value_arr if p in held_x else np.zeros(len(value_arr)) for p in spec.weights}
+        if mode == "halfway":
+            factor: np.ndarray | float = 0.5
+        else:
+            worst = np.zeros(len(value_arr))
+            for pair, w in spec.weights.items():
+                if bands.get(pair, 0) > 0:
+                    worst = np.maximum(worst, np.abs(actual[pair] - w) / bands[pair])
+            factor = np.where(worst > 0, np.minimum(1.0, gate.EDGE / worst), 0.0)
+        moved = {p: w + factor * (actual[p] - w) for p, w in spec.weights.items()}
+        total: np.ndarray | float = 0.0
+        for v in moved.values():
+            total = total + v
+        out: list[np.ndarray | None] = [moved[p] / total for p in spec.weights if p in priced]
+    return out + [None] * removed
+
+
+def _scale(cols: list[tuple[np.ndarray, float, float, float, float]], partial: list[np.ndarray | None] | None,
+           s: int, value_arr: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """The share of the way to its weights a rebalance may go under ``max_turnover`` (the core scales every coin's
+    move by room / wanted), with a margin; 1 where it fits."""
+    wanted: np.ndarray | float = 0.0
+    for k, (col, qty, target, _, _) in enumerate(cols):
+        moved = None if partial is None else partial[k]
+        x = qty * col[s:s + len(value_arr)]
+        wanted = wanted + np.abs(x - (target if moved is None else moved) * value_arr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(wanted > 0, np.minimum(1.0, np.maximum(room, 0.0) / wanted), 1.0)
+    return np.minimum(1.0, share * (1 + 1e-6) + 1e-9)
 
 
 def _turnover(spec: PortfolioSpec, records: list, since: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -268,6 +286,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
                      for p, w in spec.weights.items() if p in market.cols]
     tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
+    removed = sum(1 for _, _, _, target in held if target <= 0)
     if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
         # only a forced tick (a missing price, a possible jump) or a scheduled instant where some order could
         # clear its minimum can act: jump straight there (``skip_quiet`` books the instants passed over)
@@ -316,18 +335,22 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
                 drift &= boundary
             if until is not None:
                 drift &= market.times[s:e] >= until - 1e-3
+            room = None
             if drift.any() and turnover is not None and spec.gate.max_turnover is not None:
                 # the cap holds a rebalance back while the last 30 days' trades use 99.5 % of it or more
                 times_, after = turnover
                 used = after[np.searchsorted(times_, market.times[s:e] - gate.TURNOVER_WINDOW, side="left")]
-                drift &= used < 0.995 * spec.gate.max_turnover / 100.0 * value_arr * (1 + 1e-6) + 1e-9
+                cap = spec.gate.max_turnover / 100.0 * value_arr
+                drift &= used < 0.995 * cap * (1 + 1e-6) + 1e-9
+                room = cap - used
             if drift.any():
                 worth = _worth_it(spec, held, parts, value_arr)
                 if worth is not None:
                     drift &= worth
             if drift.any():
-                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr,
-                                        _partial(spec, held, parts, value_arr, bands))
+                partial = _partial(spec, held, parts, value_arr, bands, market.cols, removed)
+                scale = None if room is None else _scale(tradable_cols, partial, s, value_arr, room)
+                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr, partial, scale)
             cand |= drift
         if cand.any():
             return s + int(np.argmax(cand))

@@ -259,6 +259,7 @@ OPTION_SETS = [
     {"min_benefit": True}, {"min_benefit": 20, "spread": 0.3}, {"bands": {"C0": 0.5}}, {"rebalance_to": "halfway"},
     {"rebalance_to": "band_edge", "bands": {"C1": 4}}, {"cooldown": "4h"}, {"max_turnover": 15},
     {"max_turnover": 40, "cooldown": "30m", "rebalance_to": "halfway", "min_benefit": 5},
+    {"max_turnover": 5, "rebalance_to": "band_edge"},
 ]
 
 
