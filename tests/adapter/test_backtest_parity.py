@@ -11,6 +11,7 @@ import json
 import pytest
 
 from smartpf.cli import main
+from smartpf_core import gate
 
 from .conftest import ft_backtest, smartpf_config
 
@@ -70,3 +71,9 @@ def test_freqtrade_backtest_matches_the_core_backtest(history_exchange, tmp_path
     if "take_profit" in section:
         assert freqtrade["status"] == core["status"] == "terminated"
         assert freqtrade["termination"]["trigger"] == "take_profit"
+    if set(section) & set(gate.KEYS):  # a rebalancing option: it changed the run in this window
+        plain = smartpf_config(history_exchange, tmp_path / "plain", {k: v for k, v in section.items()
+                                                                      if k not in gate.KEYS}, timeframe=timeframe)
+        assert main(["backtest", "-c", str(plain), "--timerange", timerange, "--json"]) == 0
+        without = json.loads(capsys.readouterr().out)
+        assert (without["rebalances"], without["final_value"]) != (core["rebalances"], core["final_value"])
