@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult, simulate
+from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult, gate, simulate
 from smartpf_core.conventions import FREQTRADE
 from smartpf_core.portfolio import AtRest
 from smartpf_core.simulate import EXECUTIONS, sim_result, trade_tick
@@ -155,17 +155,28 @@ def _could_trade(cols: list[tuple[np.ndarray, float, float, float, float]], cash
 
 
 def _tradable_drift(drift: np.ndarray, cand: np.ndarray, cols: list[tuple[np.ndarray, float, float, float, float]],
-                    cash: float, s: int, value_arr: np.ndarray) -> np.ndarray:
+                    cash: float, s: int, value_arr: np.ndarray,
+                    partial: list[np.ndarray | None] | None = None, scale: np.ndarray | None = None) -> np.ndarray:
     """``drift`` kept only where some order could clear its minimum. The first drifting tick is tested alone
-    (an unblocked portfolio trades there, and a later one cannot come first); a blocked one, in numpy."""
+    (an unblocked portfolio trades there, and a later one cannot come first); a blocked one, in numpy.
+
+    ``partial``: for a rebalance that moves the coins only part of the way (``rebalance_to``,
+    smartpf_core.gate), the weight each coin of ``cols`` moves to at each tick (None: its target); ``scale``: the
+    share of the way a turnover cap lets it go (``_scale``)."""
     first = int(drift.argmax())
-    if cand[:first].any() or _could_trade(cols, cash, s + first):
+    if partial is None and scale is None and (cand[:first].any() or _could_trade(cols, cash, s + first)):
         return drift  # the earliest candidate is already decided: the later drifting ticks cannot matter
     tradable = np.zeros(len(drift), dtype=bool)
-    for col, qty, target, fixed, per_unit in cols:
+    for k, (col, qty, target, fixed, per_unit) in enumerate(cols):
         price = col[s:s + len(drift)]
         gap = qty * price - target * value_arr
         # a buy spends at most the idle cash (no sell can be sent to raise more: see _next_candidate)
+        moved = None if partial is None else partial[k]
+        if moved is not None:  # (the core computes these weights in Python floats: a margin for the last bits)
+            gap = qty * price - moved * value_arr
+            gap = gap + np.abs(gap) * 1e-6 * np.sign(gap)
+        if scale is not None:  # (the cap shrinks each move; a buy is still bounded by the idle cash)
+            gap = gap * scale
         distance = np.where(gap > 0, gap, np.minimum(-gap, cash))
         minimum = np.maximum(fixed, per_unit * price)
         tradable |= distance + 1e-9 >= minimum * (1 - _REL_MARGIN) - _ABS_MARGIN
@@ -182,13 +193,91 @@ def _order_minimums(engine: Engine, spec: PortfolioSpec) -> dict[str, tuple[floa
     return out
 
 
-def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping[str, tuple[float, float]]) -> int:
+def _worth_it(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, float]], parts: list[np.ndarray],
+              value_arr: np.ndarray) -> np.ndarray | None:
+    """Where ``min_benefit`` could let a full rebalance through (the core's own estimate, on arrays, with a
+    margin), or None when it cannot be told here (a partial rebalance, a turnover cap, a removed coin held)."""
+    g = spec.gate
+    if g.min_benefit is None or g.max_turnover is not None or g.rebalance_to != "target" \
+            or any(target <= 0 for _, _, _, target in held):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        actual = {pair: x / value_arr for (pair, _, _, _), x in zip(held, parts, strict=True)}
+    spreads = {p: g.spread_of(gate.coin_of(p)) for p in {*actual, *spec.weights}}
+    benefit, fees, spread = gate.estimate(actual, dict(spec.weights), spec.weights, spec.fee, spreads)  # type: ignore[arg-type]
+    cost = np.asarray(fees + spread)
+    return ~(np.asarray(benefit) < g.min_benefit * cost * (1 - 1e-6) - 1e-12)
+
+
+def _partial(spec: PortfolioSpec, held: list[tuple[str, np.ndarray, float, float]], parts: list[np.ndarray],
+             value_arr: np.ndarray, bands: Mapping[str, float], priced: Mapping[str, np.ndarray],
+             removed: int) -> list[np.ndarray | None] | None:
+    """For ``rebalance_to`` halfway or band_edge: per coin of the tradable columns (the targeted coins with prices,
+    then ``removed`` coins held without a target), the weight a rebalance moves it to at each tick, as
+    ``gate.partial_targets`` computes it; None for a full rebalance."""
+    mode = spec.gate.rebalance_to
+    if mode == "target":
+        return None
+    held_x = {pair: x for (pair, _, _, _), x in zip(held, parts, strict=True)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        actual = {p: held_x[p] / value_arr if p in held_x else np.zeros(len(value_arr)) for p in spec.weights}
+        if mode == "halfway":
+            factor: np.ndarray | float = 0.5
+        else:
+            worst = np.zeros(len(value_arr))
+            for pair, w in spec.weights.items():
+                if bands.get(pair, 0) > 0:
+                    worst = np.maximum(worst, np.abs(actual[pair] - w) / bands[pair])
+            factor = np.where(worst > 0, np.minimum(1.0, gate.EDGE / worst), 0.0)
+        moved = {p: w + factor * (actual[p] - w) for p, w in spec.weights.items()}
+        total: np.ndarray | float = 0.0
+        for v in moved.values():
+            total = total + v
+        out: list[np.ndarray | None] = [moved[p] / total for p in spec.weights if p in priced]
+    return out + [None] * removed
+
+
+def _scale(cols: list[tuple[np.ndarray, float, float, float, float]], partial: list[np.ndarray | None] | None,
+           s: int, value_arr: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """The share of the way to its weights a rebalance may go under ``max_turnover`` (the core scales every coin's
+    move by room / wanted), with a margin; 1 where it fits."""
+    wanted: np.ndarray | float = 0.0
+    for k, (col, qty, target, _, _) in enumerate(cols):
+        moved = None if partial is None else partial[k]
+        x = qty * col[s:s + len(value_arr)]
+        wanted = wanted + np.abs(x - (target if moved is None else moved) * value_arr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(wanted > 0, np.minimum(1.0, np.maximum(room, 0.0) / wanted), 1.0)
+    return np.minimum(1.0, share * (1 + 1e-6) + 1e-9)
+
+
+def _turnover(spec: PortfolioSpec, records: list, since: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """For ``max_turnover``: the rebalances' trade times since ``since`` - 30 days, sorted, and the value traded
+    at or after each (so that the value in any window ending later is one lookup)."""
+    if spec.gate.max_turnover is None:
+        return None
+    trades = []
+    for record in reversed(records):
+        if record.finished_at is not None and record.finished_at < since - gate.TURNOVER_WINDOW:
+            break
+        if record.kind == "rebalance":
+            trades += [(t.time, t.value) for t in record.trades]
+    trades.sort()
+    times = np.array([t for t, _ in trades], dtype=np.float64)
+    after = np.cumsum(np.array([v for _, v in trades] + [0.0], dtype=np.float64)[::-1])[::-1]
+    return times, after
+
+
+def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping[str, tuple[float, float]],
+                    until: float | None = None, turnover: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """The first tick at or after ``start`` where anything could happen for the engine at rest (or ``n``).
 
     A deviation beyond the threshold is a candidate only where some order could clear its minimum: every
     order the planner sends for a coin is at most that coin's distance to its target (a sell never sells
     more than the excess, nor a removed coin more than it holds; a buy never buys more than the deficit),
     so while every distance is under its minimum, the check says ``orders_too_small`` and changes nothing.
+    Before ``until`` (a cooldown, ``smartpf_core.gate``) and where ``min_benefit`` holds it back, a deviation
+    starts nothing either.
     """
     spec = rest.spec
     weights = rest.targets if rest.targets is not None else spec.weights  # (computed ones: inverse volatility)
@@ -203,10 +292,12 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     invested = rest.invested
     tp, sl = spec.take_profit, spec.stop_loss
     scheduled = spec.mode == "scheduled"
-    threshold = spec.threshold
-    bands = {p: spec.threshold_rule.band(w) for p, w in weights.items()}
+    if spec.gate.gates and (rest.plan_targets is not None or dict(weights) != dict(spec.weights)):
+        return start  # gates over computed or frozen-out weights: the engine checks every tick itself
+    threshold = max((spec.threshold, *(t for _, t in spec.gate.bands)))
+    bands = {p: spec.threshold_for(p).band(w) for p, w in weights.items()}
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
-    unheld_targets = [w for p, w in weights.items() if not rest.holdings.get(p)]
+    unheld_targets = [(w, spec.threshold_for(p).size) for p, w in weights.items() if not rest.holdings.get(p)]
     next_schedule = None
     if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
@@ -217,6 +308,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     tradable_cols = [(market.cols[p], rest.holdings.get(p, 0.0), w, *minimums.get(p, (0.0, 0.0)))
                      for p, w in plan.items() if p in market.cols]
     tradable_cols += [(col, qty, 0.0, *minimums.get(p, (0.0, 0.0))) for p, col, qty, target in held if target <= 0]
+    removed = sum(1 for _, _, _, target in held if target <= 0)
     if scheduled and tp is None and sl is None and next_schedule is not None and (cash > 0 or held):
         # only a forced tick (a missing price, a possible jump) or a scheduled instant where some order could
         # clear its minimum can act: jump straight there (``skip_quiet`` books the instants passed over)
@@ -254,8 +346,8 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
             for (pair, _, _, target), x in zip(held, parts, strict=True):
                 band = bands.get(pair, 0.0) if target > 0 else 0.0
                 drift |= np.abs(x - target * value_arr) > (band - margin) * value_arr
-            for target in unheld_targets:  # a coin not held deviates by its whole target
-                if target * 100.0 > threshold * (1 - _REL_MARGIN) - _ABS_MARGIN or spec.threshold_type == "relative":
+            for target, own in unheld_targets:  # a coin not held deviates by its whole target
+                if target * 100.0 > own * (1 - _REL_MARGIN) - _ABS_MARGIN or spec.threshold_type == "relative":
                     drift[:] = True
             if not market.every_tick_checks:
                 idx = market.check_index[s:e]
@@ -263,8 +355,24 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
                 boundary[1:] = idx[1:] > idx[:-1]
                 boundary[0] = last_check is None or idx[0] > last_check
                 drift &= boundary
+            if until is not None:
+                drift &= market.times[s:e] >= until - 1e-3
+            room = None
+            if drift.any() and turnover is not None and spec.gate.max_turnover is not None:
+                # the cap holds a rebalance back while the last 30 days' trades use 99.5 % of it or more
+                times_, after = turnover
+                used = after[np.searchsorted(times_, market.times[s:e] - gate.TURNOVER_WINDOW, side="left")]
+                cap = spec.gate.max_turnover / 100.0 * value_arr
+                drift &= used < 0.995 * cap * (1 + 1e-6) + 1e-9
+                room = cap - used
             if drift.any():
-                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr)
+                worth = _worth_it(spec, held, parts, value_arr)
+                if worth is not None:
+                    drift &= worth
+            if drift.any():
+                partial = _partial(spec, held, parts, value_arr, bands, market.cols, removed)
+                scale = None if room is None else _scale(tradable_cols, partial, s, value_arr, room)
+                drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr, partial, scale)
             cand |= drift
         if cand.any():
             return s + int(np.argmax(cand))
@@ -316,7 +424,8 @@ def simulate_fast(
         if rest is None:
             i += 1
             continue
-        k = _next_candidate(rest, market, i + 1, minimums)
+        k = _next_candidate(rest, market, i + 1, minimums, gate.quiet_until(spec.gate, engine.records),
+                            _turnover(spec, engine.records, market.times_list[i]))
         if rest.wake_at is not None:  # a time-driven rule (a recurring deposit): step the engine there; its
             # tick may have left a due schedule unchecked, which ``_next_candidate`` then finds at or before i
             k = max(i + 1, min(k, int(np.searchsorted(market.times, rest.wake_at, side="left"))))

@@ -103,6 +103,8 @@ def run_study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
     windows = parse_windows(args.windows, timerange)
     settings = settings_grid(parse_thresholds(args.thresholds), parse_threshold_types(args.threshold_types),
                              parse_intervals(args.intervals, args.timeframe))
+    if getattr(args, "options", None):
+        settings = with_options(settings, parse_option_sets(args.options))
     step = {"1h": 3600, "4h": 14400, "1d": 86400, "15m": 900, "5m": 300, "1m": 60}.get(args.timeframe, 3600)
     coins = universe(Path(args.datadir), args.timeframe, rules)
     baskets = draw_baskets(coins, windows, args.baskets, (args.min_coins, args.max_coins), args.seed, step)
@@ -126,6 +128,103 @@ def run_study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
             "settings": [s.label for s in settings], "universe": sorted(coins), "runs": len(rows),
             "pools": {w.label: eligible(coins, w, step) for w in windows}, "load": load}
     return rows, info
+
+
+# ---- rebalancing options against plain XT behaviour (smartpf study --options) ----
+
+OPTIONS_BEGIN = "<!-- smartpf study --options: begin -->"
+OPTIONS_END = "<!-- smartpf study --options: end -->"
+
+
+def parse_option_sets(text: str) -> list[tuple[tuple[str, str], ...]]:
+    """``{"min_benefit": true}; {"cooldown": "7d", "max_turnover": 50}``: each a set of options run on top of
+    every setting (the settings are checked like any config when the runs are planned)."""
+    out = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        try:
+            value = json.loads(part)
+        except ValueError as exc:
+            raise SweepError(f"--options {part!r}: not a JSON object ({exc})") from exc
+        if not isinstance(value, dict) or not value:
+            raise SweepError(f"--options {part!r}: use JSON objects of smart_portfolio options, separated by ';'")
+        out.append(tuple((str(k), json.dumps(v)) for k, v in value.items()))
+    if not out:
+        raise SweepError("--options: no option set given")
+    return out
+
+
+def with_options(settings: Sequence[Any], option_sets: Sequence[tuple[tuple[str, str], ...]]) -> list[Any]:
+    """Each setting plain (XT's behaviour), then with each option set: the same baskets and windows for all."""
+    from dataclasses import replace
+
+    return [replace(s, options=o) for s in settings for o in ((), *option_sets)]
+
+
+def options_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each option set against the same setting without options, paired on basket and window."""
+    parts = rows["setting"].str.split(" + ", n=1, regex=False)
+    frame = rows.assign(base=parts.str[0], option=parts.str[1].fillna(""))
+    inv = rows["invested"].median()
+    plain = frame[frame["option"] == ""].set_index(["base", "basket", "window"])
+    out = []
+    for (base, option), group in frame[frame["option"] != ""].groupby(["base", "option"], sort=False):
+        ref = plain.reindex(pd.MultiIndex.from_frame(group[["base", "basket", "window"]]))
+        delta = group["premium_pct"].to_numpy() - ref["premium_pct"].to_numpy()
+        fees = group["fees"].to_numpy() - ref["fees"].to_numpy()
+        out.append({
+            "setting": base, "option": option, "runs": len(group),
+            "median vs HODL (pt)": f"{group['premium_pct'].median():+.2f}",
+            "plain's median vs HODL (pt)": f"{ref['premium_pct'].median():+.2f}",
+            "median gain over plain (pt)": f"{np.median(delta):+.2f}",
+            "better / worse than plain": f"{(delta > 1e-9).mean() * 100:.0f} % / {(delta < -1e-9).mean() * 100:.0f} %",
+            "fees (% of inv.)": f"{group['fees'].median() / inv * 100:.2f} ({np.median(fees) / inv * 100:+.2f})",
+            "turnover (× inv.)": f"{group['turnover'].median() / inv:.1f} "
+                                 f"({ref['turnover'].median() / inv:.1f} plain)",
+            "rebalances": f"{group['rebalances'].median():g} ({ref['rebalances'].median():g} plain)",
+        })
+    return pd.DataFrame(out)
+
+
+def write_options_section(rows: pd.DataFrame, info: Mapping[str, Any], doc: Path, command: str) -> None:
+    """Put the options table in ``doc`` between its markers (added at the end the first time); the rest of the
+    page is left as it is."""
+    table = options_table(rows)
+    gains = table["median gain over plain (pt)"].astype(float)
+    helped = ", ".join(f"{r.option} on {r.setting}" for r in table[gains > 0].itertuples()) or "none"
+    hurt = ", ".join(f"{r.option} on {r.setting}" for r in table[gains < 0].itertuples()) or "none"
+    idle = ", ".join(f"{r.option} on {r.setting}" for r in table[gains == 0].itertuples()) or "none"
+    section = "\n".join([
+        OPTIONS_BEGIN,
+        "## Rebalancing options against plain XT behaviour",
+        "",
+        f"Regenerate this section (and only it) with:\n\n    {command}\n",
+        f"That run took **{info['seconds'] / 60:.1f} minutes** for **{info['runs']:,} backtests** "
+        f"({info['baskets']} random baskets, each in one of {info['windows']} one-year windows, × "
+        f"{len(info['settings'])} settings) on the 2-core build machine, shared with other work. Each option set "
+        "runs on top of a plain setting, on the same baskets and windows; *gain over plain* is the option's "
+        "premium minus the plain setting's, paired run by run (fees in parentheses: the median change). "
+        "The options are described in [options.md](options.md).",
+        "",
+        _md_table(table),
+        "",
+        f"- **Median gain above zero**: {helped}.",
+        f"- **Median gain below zero (the option does not help there)**: {hurt}.",
+        f"- **No change in the median** (it rounds to 0.00: the option acted in few runs, or never, or its gains and "
+        f"losses there balance; see the better / worse shares): {idle}.",
+        "- Small sample: read the signs and the better/worse shares, not the second decimal; a larger "
+        "`--baskets` tightens them. `bands` is left out (a band is per coin, and the baskets are random).",
+        OPTIONS_END,
+        "",
+    ])
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if OPTIONS_BEGIN in text and OPTIONS_END in text:
+        head, rest = text.split(OPTIONS_BEGIN, 1)
+        text = head + section.rstrip("\n") + rest.split(OPTIONS_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    doc.write_text(text, encoding="utf-8")
 
 
 # ---- the report ----
@@ -358,7 +457,15 @@ def write_report(rows: pd.DataFrame, info: Mapping[str, Any], out: Path, doc: Pa
         f"`{rel}/results.parquet` by the command (not kept in the repository).",
         "",
     ]
-    doc.write_text("\n".join(lines), encoding="utf-8")
+    doc.write_text("\n".join(lines) + _options_section_of(doc), encoding="utf-8")
+
+
+def _options_section_of(doc: Path) -> str:
+    """The options section ``doc`` holds (``study --options`` writes it), kept when the main report is rewritten."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if OPTIONS_BEGIN not in text or OPTIONS_END not in text:
+        return ""
+    return "\n" + OPTIONS_BEGIN + text.split(OPTIONS_BEGIN, 1)[1].split(OPTIONS_END, 1)[0] + OPTIONS_END + "\n"
 
 
 # ---- the command ----
@@ -385,6 +492,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed of the baskets")
     add_parallel_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--options", default="",
+                   help="rebalancing option sets to compare with plain behaviour, JSON objects separated by ';' "
+                        "(e.g. '{\"min_benefit\": true}; {\"cooldown\": \"7d\"}'): writes only the options section "
+                        "of --doc, and its results as options.parquet / options.json in --out")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the report and charts from the results the last run left in --out")
 
@@ -399,10 +510,11 @@ def cmd_study(args: argparse.Namespace) -> int:
     if not Path(args.datadir).is_dir():
         raise UsageError(f"--datadir {args.datadir}: no such directory")
     out, doc = Path(args.out), Path(args.doc)
+    stem = ("options", "options") if args.options else ("results", "study")
     if args.report_only:
         try:
-            rows = pd.read_parquet(out / "results.parquet")
-            info = json.loads((out / "study.json").read_text(encoding="utf-8"))
+            rows = pd.read_parquet(out / f"{stem[0]}.parquet")
+            info = json.loads((out / f"{stem[1]}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UsageError(f"--report-only: no readable results in {out} ({exc}); run the study first") from exc
     else:
@@ -413,9 +525,12 @@ def cmd_study(args: argparse.Namespace) -> int:
         info["command"] = "smartpf study " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
             if sys.argv[1:2] == ["study"] else "smartpf study"
         out.mkdir(parents=True, exist_ok=True)
-        rows.to_parquet(out / "results.parquet", index=False)
-        (out / "study.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
-    write_report(rows, info, out, doc, str(info["command"]).strip())
+        rows.to_parquet(out / f"{stem[0]}.parquet", index=False)
+        (out / f"{stem[1]}.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    if args.options:
+        write_options_section(rows, info, doc, str(info["command"]).strip())
+    else:
+        write_report(rows, info, out, doc, str(info["command"]).strip())
     print(f"{info['runs']} runs ({info['baskets']} baskets, {info['windows']} windows) in {info['seconds'] / 60:.1f} "
           f"min; wrote {doc} and the charts in {out} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     return 0

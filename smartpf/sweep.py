@@ -56,17 +56,22 @@ class Setting:
     threshold: float | None = None
     threshold_type: str | None = None
     interval: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # rebalancing options on top (key, JSON value): smartpf study --options
 
     @property
     def label(self) -> str:
         if self.mode == "proportional":
-            return f"threshold {self.threshold:g} {'pt' if self.threshold_type == 'absolute' else '% rel'}"
-        return f"every {self.interval}"
+            base = f"threshold {self.threshold:g} {'pt' if self.threshold_type == 'absolute' else '% rel'}"
+        else:
+            base = f"every {self.interval}"
+        return base + (" + " + ", ".join(f"{k}={v}" for k, v in self.options) if self.options else "")
 
     def overrides(self) -> dict[str, Any]:
+        extra = {k: json.loads(v) for k, v in self.options}
         if self.mode == "proportional":
-            return {"mode": "proportional", "threshold": self.threshold, "threshold_type": self.threshold_type}
-        return {"mode": "scheduled", "interval": self.interval}
+            return {"mode": "proportional", "threshold": self.threshold, "threshold_type": self.threshold_type,
+                    **extra}
+        return {"mode": "scheduled", "interval": self.interval, **extra}
 
 
 @dataclass(frozen=True)

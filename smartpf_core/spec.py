@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import gate as options_1_3
 from .flows import DEFAULT_VOLATILITY_WINDOW, FLOW_KEYS, Recurring, equal_assets, parse_flow_settings
+from .gate import Gate
 from .intervals import UNIT_SECONDS, format_interval, parse_interval
 from .threshold import Threshold
 
@@ -44,7 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "generation": 0,
 }
 # report_every, messages, message_min_value: checked by channels.py (what the bot tells, not how it trades)
-KNOWN_KEYS = ("assets", "investment", *DEFAULTS, *FLOW_KEYS, "report_every", "messages", "message_min_value")
+KNOWN_KEYS = ("assets", "investment", *DEFAULTS, *FLOW_KEYS, *options_1_3.KEYS, "report_every", "messages",
+              "message_min_value")
 _COIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Za-z0-9]{2,20}$")
 
@@ -91,6 +94,7 @@ class PortfolioSpec:
     frozen: tuple[str, ...] = ()  # coins held but kept out of the weights and never traded (set --drop)
     dropped: tuple[str, ...] = ()  # coins out of the weights, sold by the bot (set --drop --sell)
     volatility_window: int = DEFAULT_VOLATILITY_WINDOW  # seconds (whole days), for inverse_volatility
+    gate: Gate = Gate()  # rebalancing options 1-3 (smartpf_core.gate), all off by default
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,7 +127,13 @@ class PortfolioSpec:
 
     def band(self, pair: str) -> float:
         """Allowed deviation of ``pair``'s weight, as a fraction of the portfolio."""
-        return self.threshold_rule.band(self.weights.get(pair, 0.0))
+        return self.threshold_for(pair).band(self.weights.get(pair, 0.0))
+
+    def threshold_for(self, pair: str) -> Threshold:
+        """``pair``'s threshold: its own ``bands`` entry, else ``threshold``."""
+        if not self.gate.bands:
+            return self.threshold_rule
+        return Threshold(self.gate.threshold(pair.split("/")[0], self.threshold), self.threshold_type)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``smart_portfolio`` section that reproduces this spec (plus stake currency and fee)."""
@@ -145,6 +155,7 @@ class PortfolioSpec:
             "stake_currency": self.stake_currency,
             "fee": self.fee,
         }
+        saved.update(self.gate.to_dict())  # (only the options that are on)
         if not self.generation:  # a state saved before generations existed loads and saves back byte-identical
             del saved["generation"]
         saved.update(self._flow_dict())
@@ -180,7 +191,7 @@ class PortfolioSpec:
         values: dict[str, Any] = {"allocations": tuple((str(c), float(p)) for c, p in assets.items()),
                                   "investment": float(data["investment"])}
         for f in fields(cls):
-            if not f.init or f.name in values or data.get(f.name) is None:
+            if not f.init or f.name in values or f.name == "gate" or data.get(f.name) is None:
                 continue
             raw = data[f.name]
             if f.name in ("check_interval", "interval", "stale_after", "volatility_window"):
@@ -195,6 +206,7 @@ class PortfolioSpec:
                 values[f.name] = raw
         if isinstance(data.get("weights"), str):
             values["weighting"] = data["weights"]
+        values["gate"] = Gate.from_saved(data)
         return cls(**values)
 
 
@@ -371,6 +383,8 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
                                       "smartpf add/set/terminate (raise it by one to lower the investment by hand)")
         generation = 0
 
+    gate = options_1_3.parse_gate(section, None if allocations is None else [c for c, _ in allocations], _number, err)
+
     if errors or allocations is None:
         return Validation(None, tuple(errors), ())
 
@@ -398,6 +412,7 @@ def parse_settings(config: Mapping[str, Any]) -> Validation:
         frozen=flows.frozen,
         dropped=flows.dropped,
         volatility_window=flows.volatility_window,
+        gate=gate,
     )
     smallest_coin, smallest = min(spec.allocations, key=lambda a: a[1])
     if spec.threshold_type == "absolute" and spec.threshold >= smallest:

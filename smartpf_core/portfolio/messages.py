@@ -76,15 +76,33 @@ def below_threshold(drift: Drift | None, spec: PortfolioSpec) -> Reason:
     return Reason(
         ev.BELOW_THRESHOLD,
         f"largest deviation {drift.pair} {drift.deviation:+.2f} is within the threshold of "
-        f"{spec.describe_threshold()} (actual {drift.actual * 100:.2f} % vs target {drift.target * 100:.2f} %)",
-        {"pair": drift.pair, "deviation": drift.deviation, "threshold": spec.threshold,
+        f"{spec.threshold_for(drift.pair).describe()} (actual {drift.actual * 100:.2f} % vs target "
+        f"{drift.target * 100:.2f} %)",
+        {"pair": drift.pair, "deviation": drift.deviation, "threshold": spec.threshold_for(drift.pair).size,
          "threshold_type": spec.threshold_type, "actual": drift.actual, "target": drift.target},
     )
 
 
+def furthest_out_of_band(weights: Mapping[str, float], spec: PortfolioSpec,
+                         targets: Mapping[str, float] | None = None) -> Drift | None:
+    """With ``bands``: the coin furthest out relative to its own threshold (None when nothing is held);
+    ``targets``: the weights in force when they are not the settings' (computed, or a coin frozen out)."""
+    targets = spec.weights if targets is None else targets
+    best: Drift | None = None
+    best_ratio = -1.0
+    for pair in {**targets, **weights}:
+        actual, target = weights.get(pair, 0.0), targets.get(pair, 0.0)
+        rule = spec.threshold_for(pair)
+        dev = rule.deviation(actual, target)
+        ratio = abs(dev) / rule.size
+        if ratio > best_ratio:
+            best, best_ratio = Drift(pair, actual, target, dev), ratio
+    return best
+
+
 def beyond_threshold(drift: Drift, spec: PortfolioSpec) -> str:
     return (f"{drift.pair} at {drift.actual * 100:.2f} % vs target {drift.target * 100:.2f} %: deviation "
-            f"{drift.deviation:+.2f} beyond the threshold of {spec.describe_threshold()}")
+            f"{drift.deviation:+.2f} beyond the threshold of {spec.threshold_for(drift.pair).describe()}")
 
 
 def scheduled_rebalance(interval: int) -> str:

@@ -46,6 +46,7 @@ class Operation:
     kind: OpKind
     phase: Phase
     orders: dict[str, TrackedOrder] = field(default_factory=dict)
+    targets: dict[str, float] | None = None  # a partial rebalance's weights (smartpf_core.gate), else the spec's
 
     def outstanding(self) -> list[TrackedOrder]:
         return [o for o in self.orders.values() if o.status in (OrderStatus.PLANNED, OrderStatus.OPEN)]
@@ -60,8 +61,11 @@ class Operation:
         return OPERATION[self.kind].can(self.phase, event)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "phase": self.phase,
-                "orders": [o.to_dict() for o in self.orders.values()]}
+        data: dict[str, Any] = {"id": self.id, "kind": self.kind, "phase": self.phase,
+                                "orders": [o.to_dict() for o in self.orders.values()]}
+        if self.targets is not None:  # (only then: a state saved before partial rebalances writes back the same)
+            data["targets"] = dict(self.targets)
+        return data
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Operation:
@@ -71,7 +75,9 @@ class Operation:
         if machine is None or not any(machine.can(phase, event) for event in PhaseEvent):
             raise ValueError(f"operation {d['id']!r}: kind {kind} has no {phase} phase under way")
         orders = [TrackedOrder.from_dict(o) for o in d["orders"]]
-        return cls(d["id"], kind, phase, {o.order.id: o for o in orders})
+        targets = d.get("targets")
+        return cls(d["id"], kind, phase, {o.order.id: o for o in orders},
+                   None if targets is None else {str(p): float(w) for p, w in dict(targets).items()})
 
 
 # the names these had inside the engine, kept importable for code written against them

@@ -69,9 +69,10 @@ class Run:
         return self.ledger.held_pairs(self.spec.weights)
 
     # ------------------------------------------------------------------ operations
-    def new_op(self, kind: OpKind, phase: Phase, trigger: str, reason: str, now: float) -> Operation:
+    def new_op(self, kind: OpKind, phase: Phase, trigger: str, reason: str, now: float,
+               targets: dict[str, float] | None = None) -> Operation:
         self.seq += 1
-        op = Operation(f"{OP_PREFIX[kind]}{self.seq}", kind, phase)
+        op = Operation(f"{OP_PREFIX[kind]}{self.seq}", kind, phase, targets=targets)
         self.op = op
         self.records.append(OperationRecord(op.id, kind, trigger, reason, now))
         if kind == OpKind.REBALANCE:
@@ -249,14 +250,17 @@ class Run:
         return cash if snap.spendable is None else min(cash, snap.spendable)
 
     def plan_buys(self, snap: Snapshot, exclude: set[str] | frozenset[str] = frozenset(),
-                  underweight: bool = False) -> Plan:
-        """The buys towards the targets; ``underweight``: an inflow that only fills the coins under target,
-        the furthest under first (``flows.fill_targets``)."""
+                  underweight: bool = False, targets: dict[str, float] | None = None) -> Plan:
+        """The buys towards ``targets``, else the operation's own (a partial rebalance), else the weights in
+        force; ``underweight``: an inflow that only fills the coins under target, the furthest under first
+        (``flows.fill_targets``)."""
         spec, ledger = self.spec, self.ledger
-        weights = self.targets()
+        if targets is None and self.op is not None:
+            targets = self.op.targets
+        weights = targets or self.targets()
         holdings = self.tradable()
-        targets = underweight_targets(weights, holdings, ledger, snap, spec.fee) if underweight else weights
-        return plan_buys(targets, holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
+        goal = underweight_targets(weights, holdings, ledger, snap, spec.fee) if underweight else weights
+        return plan_buys(goal, holdings, snap.prices, ledger.cash, self.rules, spec.min_trade,
                          self.reserves, spec.fee, reserved=ledger.pending_withdrawal,
                          spendable=snap.spendable, exclude=exclude)
 

@@ -12,6 +12,7 @@ import pytest
 
 from smartpf import paths
 from smartpf.cli import main
+from smartpf_core import gate
 
 from .conftest import ft_backtest, smartpf_config
 
@@ -45,6 +46,19 @@ CASES = [
     # BTC and ETH are rebalanced between themselves, in both
     ("1h-bnb-goes-away", "1h", "20251101-20260101",
      {"assets": {"BTC": 40, "ETH": 30, "BNB": 30}, "investment": 1000, "threshold": 2, "stale_after": "6h"}),
+    # the rebalancing options of smartpf_core.gate, one case each
+    ("1h-min-benefit", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 0.5, "min_benefit": 20, "spread": {"*": 0.1, "DOGE": 0.3}}),
+    ("1h-bands-halfway", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 1, "bands": {"BTC": 0.5, "DOGE": 3}, "rebalance_to": "halfway"}),
+    ("1h-band-edge", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 2, "bands": {"DOGE": 4}, "rebalance_to": "band_edge"}),
+    ("1h-cooldown-max-turnover", "1h", "20230101-20230301",
+     {"assets": {"BTC": 25, "ETH": 25, "SOL": 15, "XRP": 15, "ADA": 10, "DOGE": 10}, "investment": 1500,
+      "threshold": 1, "cooldown": "2d", "max_turnover": 20}),
 ]
 
 
@@ -91,3 +105,9 @@ def test_freqtrade_backtest_matches_the_core_backtest(history_exchange, tmp_path
     if "take_profit" in section:
         assert freqtrade["status"] == core["status"] == "terminated"
         assert freqtrade["termination"]["trigger"] == "take_profit"
+    if set(section) & set(gate.KEYS):  # a rebalancing option: it changed the run in this window
+        plain = smartpf_config(history_exchange, tmp_path / "plain", {k: v for k, v in section.items()
+                                                                      if k not in gate.KEYS}, timeframe=timeframe)
+        assert main(["backtest", "-c", str(plain), "--timerange", timerange, "--json"]) == 0
+        without = json.loads(capsys.readouterr().out)
+        assert (without["rebalances"], without["final_value"]) != (core["rebalances"], core["final_value"])
