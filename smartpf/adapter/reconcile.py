@@ -10,7 +10,7 @@ booked exactly once, and an order Freqtrade refused to place is closed instead o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,14 +46,21 @@ def _ts(value: Any) -> float | None:
     return float(value)
 
 
-def fill_from(order: Order, ft_order: Any, trade: Any, when: float) -> Fill:
-    """A core Fill from a Freqtrade order: filled amount, average price, and the fee in quote."""
-    amount = float(ft_order.safe_filled or 0.0)
+def fill_from(order: Order, ft_order: Any, trade: Any, when: float, fee_base: float = 0.0) -> Fill:
+    """A core Fill from a Freqtrade order: the amount received, average price, and the fee's value in quote.
+
+    ``fee_base``: the fee the order paid in the coin it bought (Binance without BNB, OKX's buys). The
+    fill is then the coins that reached the account (filled - fee_base) and the fee is their value, so
+    the cash moves by what was really paid (no fee charged twice) and the HODL comparison starts from
+    the coins the portfolio really got. Without it the fee is the trade's rate on the quote value."""
+    filled = float(ft_order.safe_filled or 0.0)
     price = float(ft_order.safe_price or order.price)
+    done = _ts(getattr(ft_order, "order_filled_date", None)) or when
+    if 0.0 < fee_base < filled:
+        return Fill(order.id, filled - fee_base, price, fee_base * price, done)
     is_entry = ft_order.ft_order_side == getattr(trade, "entry_side", "buy")
     rate = (trade.fee_open if is_entry else trade.fee_close) or 0.0
-    done = _ts(getattr(ft_order, "order_filled_date", None)) or when
-    return Fill(order.id, amount, price, amount * price * float(rate), done)
+    return Fill(order.id, filled, price, filled * price * float(rate), done)
 
 
 def find_ft_order(order: Order, trades: Iterable[Any], since: float,
@@ -79,8 +86,15 @@ def find_ft_order(order: Order, trades: Iterable[Any], since: float,
     return best
 
 
-def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float) -> list[str]:
-    """Bring the engine's outstanding orders in line with the database. Returns log lines."""
+def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float,
+              fee_base: Callable[[Any, str], float] | None = None) -> list[str]:
+    """Bring the engine's outstanding orders in line with the database. Returns log lines. ``fee_base``
+    gives a buy's fee paid in the coin (see ``fill_from``); None: fees in quote."""
+
+    def fill(order: Order, ft_order: Any, trade: Any) -> Fill:
+        base = fee_base(ft_order, order.pair) if fee_base is not None and order.side == "buy" else 0.0
+        return fill_from(order, ft_order, trade, now, base)
+
     lines: list[str] = []
     for order in engine.pending_orders():
         status = engine.order_status(order.id)
@@ -94,10 +108,10 @@ def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: floa
         ft_order, trade = found
         state = (ft_order.status or "").lower()
         if state in CLOSED and (ft_order.safe_filled or 0) > 0:
-            engine.on_fill(fill_from(order, ft_order, trade, now))
+            engine.on_fill(fill(order, ft_order, trade))
             lines.append(f"{order.id}: booked fill of {ft_order.safe_filled} {order.pair} from the trade database")
         elif state in ENDED or (state in CLOSED and not ft_order.safe_filled):
-            partial = fill_from(order, ft_order, trade, now) if (ft_order.safe_filled or 0) > 0 else None
+            partial = fill(order, ft_order, trade) if (ft_order.safe_filled or 0) > 0 else None
             engine.order_closed(order.id, partial)
             lines.append(f"{order.id}: order {state} on the exchange")
         elif status == "planned":

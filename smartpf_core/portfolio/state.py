@@ -6,6 +6,7 @@ smartpf of the same version reads and writes back byte for byte.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,8 @@ def save(run: Run, records: bool = True) -> dict[str, Any]:
         data["stale"] = dict(run.stale)
     if run.diverged:  # (likewise: only while the account disagrees)
         data["diverged"] = dict(run.diverged)
+    if ledger.dust:  # likewise: only a live portfolio with fees taken in the coin has dust
+        data["dust"] = dict(ledger.dust)
     return data
 
 
@@ -75,6 +78,7 @@ def load(data: Mapping[str, Any]) -> Run:
         fees_paid=float(counters.get("fees", 0.0)),
         turnover=float(counters.get("turnover", 0.0)),
         rebalances=int(counters.get("rebalances", 0)),
+        dust={str(p): float(q) for p, q in (data.get("dust") or {}).items() if 0 < float(q) < math.inf},
     )
     status = PortfolioStatus(data["status"])
     op = None if data.get("op") is None else Operation.from_dict(data["op"])

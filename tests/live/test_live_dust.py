@@ -1,0 +1,110 @@
+"""Dust from fees taken in the coin, live: a long run on the replay exchange (Binance's and OKX's signed
+APIs, every buy paying its fee in the coin it buys, every order filled in three parts) with prices
+swinging each minute, so the portfolio rebalances again and again (20 fills or more). At the end, on
+the exchange's ledger: no order twice; each coin's dust (the account's balance less the bot's trades)
+is below one lot step plus one fee; the bot's value (``smartpf status``) equals the exchange's balances
+valued at the same prices; and ``smartpf reconcile`` agrees, showing the dust as dust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smartpf.replay.testing import running_replay
+from tests.exchanges import DATA
+
+from .livebot import Ledger, LiveBot, finish
+from .test_live_faults import reconcile
+
+pytestmark = pytest.mark.e2e
+# Coins with 1m candles in the shared data and a market in each protocol's rules file.
+COINS = {"binance": ["BTC", "ETH", "SOL", "XRP"], "okx": ["BTC", "ETH", "XRP"]}
+SWINGS = 3  # one a minute (the check interval): ETH up, XRP down; then back; then again
+FEE = 0.001
+
+
+def swinging() -> dict:
+    events = []
+    for i in range(SWINGS):
+        up, down = (6.0, -6.0) if i % 2 == 0 else (-600 / 106, 600 / 94)  # there and back again
+        events += [{"pair": "ETH/USDT", "at": f"{15 + 60 * i}s", "change_pct": up},
+                   {"pair": "XRP/USDT", "at": f"{15 + 60 * i}s", "change_pct": down}]
+    return {"flat": True, "events": events}
+
+
+def status(bot: LiveBot) -> dict:
+    command = [str(Path(sys.executable).parent / "smartpf"), "status", "-c", str(bot.config_path), "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=bot.workdir)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def values(bot: LiveBot, outside_cash: float) -> tuple[float, float]:
+    """(the bot's value, the exchange's balances at the bot's prices less the cash outside the portfolio)."""
+    view = status(bot)
+    balances = bot.ex.account()["balances"]
+    total = {a: float(b["free"]) + float(b["locked"]) for a, b in balances.items()}
+    exchange = total.get("USDT", 0.0) - outside_cash + sum(total.get(c["coin"], 0.0) * (c["price"] or 0.0)
+                                                           for c in view["coins"])
+    return view["value"], exchange
+
+
+@pytest.mark.parametrize("protocol", ["binance", "okx"])
+def test_long_run_with_fees_in_the_coin_counts_and_bounds_the_dust(tmp_path, protocol):
+    coins = COINS[protocol]
+    markets = {} if protocol == "binance" else {"protocol": "okx", "markets": DATA / "okx.json"}
+    basket = {"assets": {c: 100 / len(coins) for c in coins}, "investment": 1000, "threshold": 1}
+    with running_replay(clock="replay", scenario=swinging(), pairs=[f"{c}/USDT" for c in coins], accounts=True,
+                        balances={"USDT": 2000}, fee_asset="received", partial_fills=3, **markets) as ex:
+        bot = LiveBot(ex, tmp_path, basket, internals={"process_throttle_secs": 2})
+        ledger = Ledger(f"dust_{protocol}", bot)
+        bot.start()
+        try:
+            bot.wait_for(f"{SWINGS} rebalances", lambda: rebalances_done(bot) >= SWINGS and bot.settled(),
+                         timeout=360)
+            # the bot books a later buy's fee on its next loop (until then it holds more than the exchange)
+            bot.wait_for("the fees booked", lambda: bot.settled() and all(
+                left >= -1e-12 for left in dust(bot, coins).values()), timeout=60)
+            account = ex.account()
+            assert len(account["trades"]) >= 20, len(account["trades"])  # fills, each paying its fee
+            assert ledger.duplicates() == [], ledger.duplicates()
+            buys = [t for t in account["trades"] if t["isBuyer"]]
+            assert {t["commissionAsset"] for t in buys} == set(coins)  # every buy paid its fee in the coin
+            for coin, left in dust(bot, coins).items():
+                largest = max(float(t["qty"]) for t in buys if t["commissionAsset"] == coin)
+                assert -1e-12 <= left < ledger.steps[coin] + largest * FEE, (coin, left, ledger.steps[coin])
+            # the bot's value = the exchange's money at the same prices (the cash outside the portfolio left out)
+            bot.wait_for("the bot's value equal to the exchange's",
+                         lambda: abs(values(bot, 1000.0)[0] - values(bot, 1000.0)[1]) < 0.01, timeout=30)
+            mine, theirs = values(bot, 1000.0)
+            assert mine == pytest.approx(theirs, abs=0.01), (mine, theirs)
+            result = reconcile(bot)
+            assert result.returncode == 0, result.stdout + result.stderr
+            figures = {"test": f"dust_figures_{protocol}", "orders": len(account["orders"]),
+                       "fills": len(account["trades"]), "bot_value": round(mine, 6), "exchange_value": round(theirs, 6),
+                       "dust": {c: float(f"{d:.10f}") for c, d in dust(bot, coins).items()},
+                       "steps": {c: ledger.steps[c] for c in coins}}
+            if os.environ.get("SMARTPF_LIVE_REPORT"):
+                with open(os.environ["SMARTPF_LIVE_REPORT"], "a") as f:
+                    f.write(json.dumps(figures) + "\n")
+            print(figures, result.stdout)  # shown with -s
+        finally:
+            finish(bot, ledger, ex)
+
+
+def rebalances_done(bot: LiveBot) -> int:
+    return sum(1 for line in bot.log().splitlines() if "SmartPortfolio - INFO - smartpf: rebalance rb" in line
+               and " done: " in line)
+
+
+def dust(bot: LiveBot, coins: list[str]) -> dict[str, float]:
+    """Per coin: the account's total balance less the bot's trades (what the exchange holds outside them)."""
+    balances = bot.ex.account()["balances"]
+    held = bot.holdings()
+    return {c: float(balances[c]["free"]) + float(balances[c]["locked"]) - held.get(c, 0.0) for c in coins}
