@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from smartpf_core.dust import coin_dust
+from smartpf_core.dust import bought_net_of_coin_fee, coin_dust
 
 from .adapter.dustfeed import ordered_amount
 from .adapter.reconcile import unknown_fills
@@ -232,6 +232,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if not fixes else DIFFER
 
 
+def order_fees(client: Any, order: Mapping[str, Any], since: float) -> tuple[float, float]:
+    """An exchange order's fees from its fills (ccxt ``fetch_my_trades``): (in the coin it trades, in others)."""
+    pair = str(order["symbol"])
+    base = pair.split("/")[0]
+    fills = [t for t in client.fetch_my_trades(pair, since=int(since * 1000) - 5000)
+             if str(t.get("order")) == str(order["id"])]
+    fees = [(t.get("fee") or {}) for t in fills]
+    return (sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == base),
+            sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") != base))
+
+
 def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], since: float, now: float) -> list[str]:
     """Adopt this portfolio's orders the database lost (a restored copy) exactly: into the open trade of their
     pair with the engine's tag, and into the portfolio as the operations they carried out. Nothing is changed
@@ -254,20 +265,16 @@ def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], si
     done: dict[str, list[tuple[Order, Fill]]] = {}
     for order, tagged in lost:
         pair, side = order["symbol"], order["side"]
-        base = pair.split("/")[0]
         price = float(order.get("average") or order.get("price") or 0.0)
-        fills = [t for t in client.fetch_my_trades(pair, since=int(since * 1000) - 5000)
-                 if str(t.get("order")) == str(order["id"])]
-        fees = [(t.get("fee") or {}) for t in fills]
-        fee_base = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == base)
-        fee_quote = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") != base) + fee_base * price
+        fee_base, fee_quote = order_fees(client, order, since)
+        if side != "buy":  # a sell's fee in the coin would be part of the coins sold: its value, in quote
+            fee_base, fee_quote = 0.0, fee_quote + fee_base * price
         tag = tagged.order_id(pair)
         (trade,) = Trade.get_trades_proxy(pair=pair, is_open=True)[:1]
-        ftdoor.adopt_order(trade, dict(order), tag, fee_base if side == "buy" else 0.0)
-        amount = float(order.get("filled") or 0.0) - (fee_base if side == "buy" else 0.0)
+        ftdoor.adopt_order(trade, dict(order), tag, fee_base)
         when = (order.get("timestamp") or now * 1000) / 1000.0
-        done.setdefault(tagged.op_id, []).append((Order(tag, tagged.op_id, pair, side, amount, price),
-                                                  Fill(tag, amount, price, fee_quote, when)))
+        fill = bought_net_of_coin_fee(tag, float(order.get("filled") or 0.0), price, fee_base, fee_quote, when)
+        done.setdefault(tagged.op_id, []).append((Order(tag, tagged.op_id, pair, side, fill.amount, price), fill))
         lines.append(f"  {history.describe(order, tagged)}: adopted into the trade database as {tag}")
     for op_id, trades in done.items():
         engine.corrections.recovered(op_id, trades, now)
@@ -302,8 +309,14 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
     # first what the database already holds of the operation under way (as the bot's first loop would book it)
     from .adapter.reconcile import reconcile as book_from_database
 
+    def coin_fee(ft_order: Any, pair: str) -> float:  # a buy's fee taken in the coin Freqtrade has not booked yet
+        try:
+            return order_fees(client, {"id": ft_order.order_id, "symbol": pair}, since)[0]
+        except Exception:  # noqa: BLE001 - unreadable: the fee Freqtrade booked, as the bot would
+            return 0.0
+
     settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
-                                 time.time(), engine.operation_started_at() or 0.0)
+                                 time.time(), engine.operation_started_at() or 0.0, coin_fee)
     for line in settled:
         print(f"  {line}")
     adopted = adopt_lost(engine, client, orders, known, since, time.time())

@@ -17,7 +17,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from .events import Fill
 from .market import floor_to_step
+
+
+def bought_net_of_coin_fee(order_id: str, filled: float, price: float, coin_fee: float, quote_fee: float,
+                           when: float) -> Fill:
+    """A buy whose fee the exchange took (wholly or partly) in the coin bought: ``filled`` coins were bought at
+    ``price``, ``coin_fee`` of them went to the exchange and ``quote_fee`` was paid beside in the quote.
+
+    The portfolio received ``filled - coin_fee`` coins and paid ``filled * price + quote_fee``: booked as that
+    amount with the coin fee's value as fee, the cash moves by what was really paid, once (never the coin fee
+    again as a quote fee), and the HODL comparison starts from the coins really received. A coin fee that is
+    not a part of the fill (0, negative, all of it, not a number) is left out: the fill is booked whole."""
+    if not (math.isfinite(coin_fee) and 0.0 < coin_fee < filled):
+        return Fill(order_id, filled, price, quote_fee, when)
+    return Fill(order_id, filled - coin_fee, price, coin_fee * price + quote_fee, when)
 
 
 def coin_dust(on_exchange: float, booked: float, ordered: float) -> float:

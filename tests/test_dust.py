@@ -4,6 +4,7 @@ comparison, and reconcile showing it as dust, not as a difference."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -11,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartpf.adapter.dustfeed import measure, ordered_amount
-from smartpf.adapter.reconcile import fill_from
+from smartpf.adapter.reconcile import fill_from, reconcile
 from smartpf.reconcile_cli import compare
 from smartpf_core import Engine, Order, PortfolioSpec, Snapshot
-from smartpf_core.dust import coin_dust, dust_by_pair, fold_into_sell, sweepable, with_dust
+from smartpf_core.dust import bought_net_of_coin_fee, coin_dust, dust_by_pair, fold_into_sell, sweepable, with_dust
 from tests.helpers import make_spec
 
 amounts = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -103,6 +104,37 @@ def test_a_fill_with_the_fee_in_the_coin_pays_the_cash_once_and_books_what_arriv
     assert coin_fee.amount == pytest.approx(210.789) and coin_fee.fee == pytest.approx(0.211)
     # the cash the engine charges is what the account paid: the notional, not the notional plus the fee
     assert coin_fee.amount * coin_fee.price + coin_fee.fee == pytest.approx(211.0)
+
+
+@given(st.floats(min_value=1e-6, max_value=1e6), st.floats(min_value=1e-6, max_value=1e6),
+       st.floats(min_value=-1.0, max_value=1e6, allow_nan=False), st.floats(min_value=0, max_value=100))
+def test_a_buy_net_of_its_coin_fee_costs_the_cash_what_the_account_paid_once(filled, price, coin_fee, quote_fee):
+    fill = bought_net_of_coin_fee("o", filled, price, coin_fee, quote_fee, 0.0)
+    assert fill.amount * fill.price + fill.fee == pytest.approx(filled * price + quote_fee)  # never the fee twice
+    assert 0 < fill.amount <= filled
+    assert fill.amount == (pytest.approx(filled - coin_fee) if 0 < coin_fee < filled else filled)
+
+
+def test_the_database_fills_are_booked_net_of_the_coin_fee_freqtrade_recorded_whoever_books_them():
+    """`smartpf reconcile --apply` books the fills the trade database holds of a restored state's operation: with
+    the coin fee Freqtrade recorded on the order (``ft_fee_base``) even without a way to ask the exchange, or the
+    fee was charged twice (the coins the exchange kept, and their value again from the cash: -0.81 USDT on the
+    restored-backup test's 1000)."""
+    engine = Engine(make_spec(assets={"BTC": 50, "XRP": 50}, investment=1000, threshold=5))
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": 1.0}
+    buys = engine.step(Snapshot(1000.0, prices, holdings={})).orders
+    trades = {}
+    for buy in buys:
+        engine.order_placed(buy.id)
+        order = SimpleNamespace(ft_order_side="buy", ft_order_tag=buy.id, status="closed", safe_filled=buy.amount,
+                                safe_price=prices[buy.pair], order_date=datetime.fromtimestamp(1005, UTC),
+                                order_filled_date=None,
+                                ft_fee_base=buy.amount * 0.001)
+        trades[buy.pair] = [SimpleNamespace(orders=[order], entry_side="buy", fee_open=0.001, fee_close=0.001)]
+    reconcile(engine, trades, 1010.0, 1000.0)  # no fee_base callable: as `reconcile --apply` called it
+    paid = sum(b.amount * prices[b.pair] for b in buys)
+    assert engine.cash == pytest.approx(1000 - paid)  # what left the account, once
+    assert engine.holdings["XRP/USDT"] == pytest.approx(next(b.amount for b in buys if b.pair == "XRP/USDT") * 0.999)
 
 
 def test_the_hodl_comparison_starts_level_with_the_portfolio_when_fees_are_in_the_coin():

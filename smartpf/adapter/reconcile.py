@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine, Fill, Order
+from smartpf_core.dust import bought_net_of_coin_fee
 
 from . import client_ids
 
@@ -57,10 +58,19 @@ def fill_from(order: Order, ft_order: Any, trade: Any, when: float, fee_base: fl
     price = float(ft_order.safe_price or order.price)
     done = _ts(getattr(ft_order, "order_filled_date", None)) or when
     if 0.0 < fee_base < filled:
-        return Fill(order.id, filled - fee_base, price, fee_base * price, done)
+        return bought_net_of_coin_fee(order.id, filled, price, fee_base, 0.0, done)
     is_entry = ft_order.ft_order_side == getattr(trade, "entry_side", "buy")
     rate = (trade.fee_open if is_entry else trade.fee_close) or 0.0
     return Fill(order.id, filled, price, filled * price * float(rate), done)
+
+
+def coin_fee_booked(ft_order: Any) -> float:
+    """The fee Freqtrade booked as taken in the coin an order bought (``ft_fee_base``; 0 when none)."""
+    try:
+        value = float(getattr(ft_order, "ft_fee_base", None) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if value > 0 else 0.0
 
 
 def find_ft_order(order: Order, trades: Iterable[Any], since: float,
@@ -89,10 +99,15 @@ def find_ft_order(order: Order, trades: Iterable[Any], since: float,
 def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float,
               fee_base: Callable[[Any, str], float] | None = None) -> list[str]:
     """Bring the engine's outstanding orders in line with the database. Returns log lines. ``fee_base``
-    gives a buy's fee paid in the coin (see ``fill_from``); None: fees in quote."""
+    asks for a buy's fee paid in the coin (see ``fill_from``) when Freqtrade has not booked one (``ft_fee_base``);
+    None: the fees Freqtrade booked in the coin, the rest in quote (dry-run and backtests book none in the coin)."""
 
     def fill(order: Order, ft_order: Any, trade: Any) -> Fill:
-        base = fee_base(ft_order, order.pair) if fee_base is not None and order.side == "buy" else 0.0
+        # Freqtrade's own record of a fee taken in the coin (``ft_fee_base``) first, whoever calls: a fill booked
+        # without it would charge that fee twice (the coins the exchange kept, and again from the cash)
+        base = coin_fee_booked(ft_order) if order.side == "buy" else 0.0
+        if base <= 0 and fee_base is not None and order.side == "buy":
+            base = fee_base(ft_order, order.pair)
         return fill_from(order, ft_order, trade, now, base)
 
     lines: list[str] = []
@@ -146,6 +161,8 @@ def owner_of(engine: Engine, orphan: Mapping[str, Any], op_started: float) -> Or
         return None
     # an order that names its sender (client_ids) is only ever the very order it names
     tagged = client_ids.parse(client_ids.client_id_of(orphan))
+    if tagged is not None and not tagged.names(str(orphan.get("symbol"))):
+        return None  # its id names another pair: not an order this portfolio sent on this one
     named = tagged.order_id(str(orphan.get("symbol"))) if tagged is not None else None
     for order in engine.pending_orders():
         if order.pair == orphan.get("symbol") and order.side == orphan.get("side") and \
