@@ -360,6 +360,9 @@ class SmartPortfolio(IStrategy):
         dust = dustfeed.measure(trades, self.wallets.get_total) if self._fee_base_or_none() else None
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
                                         spendable=spendable, balances=balances, dust=dust))
+        if dust:  # live, a sell the engine folded dust into: the trade takes it in (smartpf.adapter.dustfeed)
+            for line in dustfeed.fold_into_trades(decision.orders, engine.holdings, trades):
+                logger.info("smartpf: %s", line)
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
         # per-call profit and stake computations) for every open trade: on only in loops where the

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from smartpf.adapter.dustfeed import measure, ordered_amount
 from smartpf.adapter.reconcile import fill_from, reconcile
 from smartpf.reconcile_cli import compare
-from smartpf_core import Engine, Order, PortfolioSpec, Snapshot
+from smartpf_core import Engine, MarketRules, Order, PortfolioSpec, Snapshot
 from smartpf_core.dust import bought_net_of_coin_fee, coin_dust, dust_by_pair, fold_into_sell, sweepable, with_dust
 from tests.helpers import make_spec
 
@@ -207,3 +207,110 @@ def test_status_shows_the_dust_beside_its_coin_and_in_the_value():
     xrp = next(c for c in view["coins"] if c["pair"] == "XRP/USDT")
     assert xrp["dust"] == pytest.approx(0.789) and view["value"] == pytest.approx(1000.789)
     assert "dust (fees taken in the coin" in format_view(view, "USDT", "p1", 60.0)
+
+
+# ------------------------------------------------------------------ dust sold with the coin
+XRP_RULES = {"BTC/USDT": MarketRules(min_notional=5, min_amount=0.00001, amount_step=0.00001, price_tick=0.01),
+             "XRP/USDT": MarketRules(min_notional=5, min_amount=1.0, amount_step=1.0, price_tick=0.0001)}
+
+
+def xrp_engine(dust: float) -> tuple[Engine, dict[str, float]]:
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": 1.0}
+    engine = Engine.adopt(make_spec(assets={"BTC": 50, "XRP": 50}, threshold=5, price_guard=None),
+                          {"BTC/USDT": 5.0, "XRP/USDT": 500.0},
+                          cash=0.0, now=0.0, rules=XRP_RULES)
+    engine.step(Snapshot(0.0, prices, holdings={"BTC/USDT": 5.0, "XRP/USDT": 500.0}, dust={"XRP/USDT": dust}))
+    return engine, prices
+
+
+def test_a_sell_takes_the_coins_dust_along_when_it_reaches_a_step():
+    engine, prices = xrp_engine(2.789)
+    value = engine.value(prices)
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": 1.5}  # XRP up: the rebalance sells XRP
+    (sell,) = engine.step(Snapshot(120.0, prices, holdings={"BTC/USDT": 5.0, "XRP/USDT": 500.0})).orders
+    assert sell.side == "sell" and sell.pair == "XRP/USDT"
+    plain = 500 - (500 * 1.5 + 500) / 2 / 1.5  # what it sells without the dust: 83.33 -> 83
+    assert sell.amount == pytest.approx(83 + 2)  # two whole steps of dust go along; 0.789 stays (below a step)
+    assert int(plain) == 83
+    assert engine.dust == {"XRP/USDT": pytest.approx(0.789)}
+    assert engine.holdings["XRP/USDT"] == pytest.approx(502.0)  # moved from the dust: the value is unchanged
+    assert engine.value({"BTC/USDT": 100.0, "XRP/USDT": 1.0}) == pytest.approx(value)
+
+
+def test_dust_below_a_step_stays_dust():
+    engine, _ = xrp_engine(0.789)
+    (sell,) = engine.step(Snapshot(120.0, {"BTC/USDT": 100.0, "XRP/USDT": 1.5},
+                                   holdings={"BTC/USDT": 5.0, "XRP/USDT": 500.0})).orders
+    assert sell.amount == 83 and engine.dust == {"XRP/USDT": pytest.approx(0.789)}
+
+
+def test_terminate_with_sell_sweeps_the_dust_with_the_last_sell():
+    engine, prices = xrp_engine(2.789)
+    ended = make_spec(assets={"BTC": 50, "XRP": 50}, threshold=5, price_guard=None, terminate="sell")
+    assert engine.update_spec(ended)[0]
+    orders = engine.step(Snapshot(120.0, prices, holdings={"BTC/USDT": 5.0, "XRP/USDT": 500.0})).orders
+    xrp = next(o for o in orders if o.pair == "XRP/USDT")
+    assert xrp.full and xrp.amount == pytest.approx(502.0)  # all of it that the step allows
+    assert sweepable(engine.dust["XRP/USDT"], 1.0, 1.0, 5.0, 1.0) == 0.0  # what stays, no exchange takes
+
+
+@given(st.floats(min_value=0, max_value=50), st.floats(min_value=1.05, max_value=3.0),
+       st.sampled_from([0.001, 0.1, 1.0]))
+def test_folding_never_changes_the_value_and_sells_on_the_step(dust, rise, step):
+    rules = {**XRP_RULES, "XRP/USDT": MarketRules(min_notional=5, min_amount=step, amount_step=step,
+                                                  price_tick=0.0001)}
+    engine = Engine.adopt(make_spec(assets={"BTC": 50, "XRP": 50}, threshold=1, price_guard=None),
+                          {"BTC/USDT": 5.0, "XRP/USDT": 500.0},
+                          cash=0.0, now=0.0, rules=rules)
+    engine.step(Snapshot(0.0, {"BTC/USDT": 100.0, "XRP/USDT": 1.0}, holdings={"BTC/USDT": 5.0, "XRP/USDT": 500.0},
+                         dust={"XRP/USDT": dust}))
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": rise}
+    before = engine.value(prices)
+    orders = engine.step(Snapshot(120.0, prices, holdings={"BTC/USDT": 5.0, "XRP/USDT": 500.0})).orders
+    assert engine.value(prices) == pytest.approx(before)
+    for o in orders:
+        if o.pair == "XRP/USDT" and o.side == "sell":
+            assert o.amount <= 500.0 + dust + 1e-9
+            assert abs(o.amount / step - round(o.amount / step)) < 1e-6  # on the step: the exchange takes it
+            assert engine.dust.get("XRP/USDT", 0.0) < step + 1e-9 or o.amount < 500 * 0.5  # a step left at most
+
+
+def test_the_trade_takes_in_the_folded_dust_from_its_coin_fee_record():
+    from smartpf.adapter.dustfeed import fold_into_trades, take_into_trade
+
+    class FakeTrade(SimpleNamespace):
+        def recalc_trade_from_orders(self):
+            self.amount = float(sum(o.safe_filled - (o.ft_fee_base or 0.0) for o in self.orders) // 1.0)
+
+    older = SimpleNamespace(ft_order_side="buy", ft_is_open=False, safe_filled=300.0, ft_fee_base=0.3,
+                            order_date=datetime.fromtimestamp(1, UTC))
+    newer = SimpleNamespace(ft_order_side="buy", ft_is_open=False, safe_filled=203.0, ft_fee_base=2.5,
+                            order_date=datetime.fromtimestamp(2, UTC))
+    trade = FakeTrade(pair="XRP/USDT", entry_side="buy", orders=[older, newer], amount=0.0)
+    trade.recalc_trade_from_orders()
+    assert trade.amount == 500.0  # 500.2, floored to the step: 2.8 XRP of fees recorded, 0.2 of dust
+    assert take_into_trade(trade, 2.0) == pytest.approx(2.0) and trade.amount == 502.0
+    assert newer.ft_fee_base == pytest.approx(0.5) and older.ft_fee_base == pytest.approx(0.3)  # newest first
+    assert take_into_trade(trade, 5.0) == pytest.approx(1.0)  # never more than the fee recorded
+    assert newer.ft_fee_base == 0.0 and older.ft_fee_base == 0.0
+    sell = Order("rb2:sell:XRP/USDT", "rb2", "XRP/USDT", "sell", 80.0, 1.0)
+    assert fold_into_trades([sell], {"XRP/USDT": 503.0}, [trade]) == []  # nothing folded: nothing to take in
+
+
+def test_terminate_with_sell_sweeps_a_position_too_small_alone_together_with_its_dust():
+    """3.4 XRP at 1.5 (5.1 USDT) is below the 6-USDT minimum on its own; with 2.789 of dust, 6 XRP (9 USDT) sells."""
+    rules = {**XRP_RULES, "XRP/USDT": MarketRules(min_notional=6, min_amount=1.0, amount_step=1.0, price_tick=0.0001)}
+    prices = {"BTC/USDT": 100.0, "XRP/USDT": 1.5}
+    held = {"BTC/USDT": 5.0, "XRP/USDT": 3.4}
+    spec = make_spec(assets={"BTC": 50, "XRP": 50}, threshold=5, price_guard=None)
+    for dust, sold in ((2.789, 6.0), (0.5, None)):  # with too little dust it stays behind, said so
+        engine = Engine.adopt(spec, held, cash=0.0, now=0.0, rules=rules)
+        ended = make_spec(assets={"BTC": 50, "XRP": 50}, threshold=5, price_guard=None, terminate="sell")
+        assert engine.update_spec(ended)[0]
+        step = engine.step(Snapshot(120.0, prices, holdings=held, dust={"XRP/USDT": dust}))
+        orders = {o.pair: o for o in step.orders}
+        assert orders["BTC/USDT"].full
+        if sold is None:
+            assert "XRP/USDT" not in orders
+        else:
+            assert orders["XRP/USDT"].full and orders["XRP/USDT"].amount == pytest.approx(sold)

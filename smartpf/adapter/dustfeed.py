@@ -3,7 +3,7 @@ trades' booked amounts, and what the portfolio's orders brought in (bought minus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,3 +40,46 @@ def fee_in_coin(exchange: Any, ft_order: Any, pair: str, ask: Callable[..., floa
         return float(ask(exchange, {"id": ft_order.order_id}, pair, since))
     except Exception:  # noqa: BLE001 - an unreadable exchange: the fee stays in quote, as before
         return 0.0
+
+
+def take_into_trade(trade: Any, extra: float) -> float:
+    """``extra`` coins of the account's dust into ``trade`` (the engine folded them into a sell of the coin,
+    smartpf_core.dust.fold_into_sell): Freqtrade sells only what a trade holds, and its trade holds a buy's
+    amount less the fee it recorded in the coin (``ft_fee_base``), floored to the step. That record is lowered
+    by ``extra`` on the trade's buys, newest first (the coins are in the account: they are the trade's), and
+    the trade's amount recomputed as Freqtrade computes it. Returns the coins the trade gained."""
+    if extra <= 0:
+        return 0.0
+    before = float(trade.amount or 0.0)
+    left = extra
+    for order in sorted((o for o in trade.orders if o.ft_order_side == trade.entry_side and not o.ft_is_open),
+                        key=lambda o: o.order_date or datetime.min, reverse=True):
+        fee = float(order.ft_fee_base or 0.0)
+        take = min(fee, left)
+        if take > 0:
+            order.ft_fee_base = fee - take
+            left -= take
+        if left <= 0:
+            break
+    trade.recalc_trade_from_orders()
+    return float(trade.amount or 0.0) - before
+
+
+def fold_into_trades(orders: Iterable[Any], holdings: Mapping[str, float], trades: Iterable[Any]) -> list[str]:
+    """Live, before Freqtrade sends the engine's sells: where the engine folded dust into a sell (its holding is
+    now above the trade's amount), the trade takes those coins in (``take_into_trade``) and is saved. Log lines."""
+    lines = []
+    by_pair = {t.pair: t for t in trades}
+    for order in orders:
+        trade = by_pair.get(order.pair)
+        if order.side != "sell" or trade is None:
+            continue
+        extra = float(holdings.get(order.pair, 0.0)) - float(trade.amount or 0.0)
+        if extra > 1e-12 * max(1.0, float(trade.amount or 0.0)):
+            gained = take_into_trade(trade, extra)
+            lines.append(f"{order.id}: {gained:g} {order.pair} of dust folded into the sell ({extra:g} asked)")
+    if lines:
+        from freqtrade.persistence import Trade
+
+        Trade.commit()
+    return lines

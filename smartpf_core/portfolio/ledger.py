@@ -83,6 +83,19 @@ class Ledger:
         """The host measured the dust fees taken in the coin left outside its trades: it is the portfolio's."""
         self.dust = {p: float(q) for p, q in dust.items() if q > 0}
 
+    def fold_dust(self, pair: str, amount: float) -> None:
+        """``amount`` of the pair's dust goes into its holding (a sell takes it along): the value is unchanged."""
+        dust = self.dust.get(pair, 0.0)
+        amount = min(max(0.0, amount), dust)
+        if amount <= 0:
+            return
+        self.holdings[pair] = self.holdings.get(pair, 0.0) + amount
+        left = dust - amount
+        if left > 0:
+            self.dust[pair] = left
+        else:
+            self.dust.pop(pair, None)
+
     def owned(self) -> dict[str, float]:
         """The coins the portfolio owns: its holdings plus their dust (smartpf_core.dust)."""
         return with_dust(self.holdings, self.dust)
