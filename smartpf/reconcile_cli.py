@@ -30,6 +30,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from smartpf_core.dust import bought_net_of_coin_fee, coin_dust
+
+from .adapter.dustfeed import ordered_amount
 from .adapter.reconcile import unknown_fills
 from .portfolio_cli import PortfolioCommandError, _open
 from .report import tidy
@@ -54,16 +57,28 @@ def exchange_client(config: Mapping[str, Any]) -> Any:
     return getattr(ccxt, name)(settings)
 
 
+def orders_since(client: Any, pair: str, since_ms: int) -> list[dict]:
+    """The pair's orders since ``since_ms``: ``fetch_orders``, or (OKX has none) the closed and the open ones,
+    as Freqtrade reads them."""
+    if client.has.get("fetchOrders"):
+        return list(client.fetch_orders(pair, since=since_ms))
+    return [*client.fetch_closed_orders(pair, since=since_ms), *client.fetch_open_orders(pair, since=since_ms)]
+
+
 def compare(exchange: Mapping[str, float], database: Mapping[str, float], state: Mapping[str, float],
-            steps: Mapping[str, float], coins: list[str]) -> list[dict]:
-    """One row per coin: the three amounts and ``difference`` = exchange - database; ``agree`` when all
-    three are within one lot step of each other."""
+            steps: Mapping[str, float], coins: list[str], ordered: Mapping[str, float] | None = None) -> list[dict]:
+    """One row per coin: the three amounts, the ``dust`` (smartpf_core.dust: what fees taken in the coin left
+    outside the trades, bounded by what the portfolio's orders brought in; ``ordered``: bought minus sold
+    before fees) and ``difference`` = exchange - dust - database; ``agree`` when the exchange less its dust,
+    the database and the portfolio are within one lot step of each other."""
     rows = []
     for coin in coins:
         e, d, s = exchange.get(coin, 0.0), database.get(coin, 0.0), state.get(coin, 0.0)
+        dust = coin_dust(e, d, (ordered or {}).get(coin, 0.0))
         step = steps.get(coin, 0.0) or 1e-8
-        agree = max(e, d, s) - min(e, d, s) <= step * (1 + 1e-9)
-        rows.append({"coin": coin, "exchange": e, "database": d, "state": s, "difference": e - d, "agree": agree})
+        agree = max(e - dust, d, s) - min(e - dust, d, s) <= step * (1 + 1e-9)
+        rows.append({"coin": coin, "exchange": e, "database": d, "state": s, "dust": dust,
+                     "difference": e - dust - d, "agree": agree})
     return rows
 
 
@@ -108,11 +123,12 @@ def advice(rows: list[dict], cash: Mapping[str, Any], orphans: list[dict], dry_r
             out.append(f"{coin}: the trade database and the portfolio differ: with the bot stopped, "
                        "`smartpf reset -c CONFIG` then `smartpf adopt -c CONFIG` takes the open trades as the "
                        "portfolio")
-        if r["exchange"] > r["database"] and not dry_run:
-            out.append(f"{coin}: the account holds {r['exchange'] - r['database']:g} more than the open trades: "
-                       "coins outside the portfolio (bought or deposited by hand); the bot leaves them alone; sell "
-                       "or move them on the exchange if they should go")
-        elif r["exchange"] < r["database"]:
+        held = r["exchange"] - r.get("dust", 0.0)  # the dust is the portfolio's, not a difference
+        if held > r["database"] and not dry_run:
+            out.append(f"{coin}: the account holds {held - r['database']:g} more than the open trades and their "
+                       "dust: coins outside the portfolio (bought or deposited by hand); the bot leaves them alone; "
+                       "sell or move them on the exchange if they should go")
+        elif held < r["database"]:
             out.append(f"{coin}: the account holds {r['database'] - r['exchange']:g} less than the open trades "
                        "(moved out by hand): delete the trade (Freqtrade /delete), then `smartpf reset` and "
                        "`smartpf adopt` with the bot stopped")
@@ -143,7 +159,7 @@ def _exchange_side(config: Mapping[str, Any], engine: Any, pairs: list[str]) -> 
     try:
         client.load_markets()
         balance = client.fetch_balance()
-        orders = [o for p in pairs for o in client.fetch_orders(p, since=int(since * 1000) - 5000)]
+        orders = [o for p in pairs for o in orders_since(client, p, int(since * 1000) - 5000)]
     except Exception as exc:  # noqa: BLE001 - any ccxt failure is one line, exit 2
         raise PortfolioCommandError(f"cannot read the exchange {config['exchange'].get('name')} with the config's "
                                     f"keys: {type(exc).__name__}: {exc}") from None
@@ -168,9 +184,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     coins = [p.split("/")[0] for p in pairs]
     state = {p.split("/")[0]: float(a) for p, a in engine.holdings.items()} if engine is not None else {}
     database: dict[str, float] = {}
+    ordered: dict[str, float] = {}
     for trade in Trade.get_trades_proxy(is_open=True):
         coin = trade.pair.split("/")[0]
         database[coin] = database.get(coin, 0.0) + float(trade.amount)
+        ordered[coin] = ordered.get(coin, 0.0) + ordered_amount(trade)
     stake = str(config.get("stake_currency") or (engine.spec.stake_currency if engine else "USDT"))
     dry_run = bool(config.get("dry_run", True))
     if dry_run:  # no exchange account: Freqtrade's dry-run wallet is the balance the bot trades with
@@ -184,7 +202,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if applying:
         raise PortfolioCommandError("--apply takes the exchange account's amounts as the truth: a dry-run bot has "
                                     "no account (its wallet follows the trade database)")
-    rows = compare(totals, database, state, steps, coins)
+    rows = compare(totals, database, state, steps, coins, ordered)
     cash = {"coin": stake, "exchange": totals.get(stake, 0.0), "state": engine.cash if engine else None}
     fixes = advice(rows, cash, orphans, dry_run)
     if args.json:
@@ -193,11 +211,14 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     else:
         where = "its dry-run wallet" if dry_run else config["exchange"].get("name")
         print(f"reconcile {url} (portfolio {row.id if row else 'none'}) with {where}:")
-        print(f"  {'coin':8} {'exchange':>16} {'database':>16} {'portfolio':>16} {'difference':>16}")
+        print(f"  {'coin':8} {'exchange':>16} {'dust':>12} {'database':>16} {'portfolio':>16} {'difference':>16}")
         for r in rows:
             mark = "" if r["agree"] else "   <- differs"
-            print(f"  {r['coin']:8} {r['exchange']:16.8f} {r['database']:16.8f} {r['state']:16.8f} "
-                  f"{r['difference']:+16.8f}{mark}")
+            print(f"  {r['coin']:8} {r['exchange']:16.8f} {r['dust']:12.8f} {r['database']:16.8f} "
+                  f"{r['state']:16.8f} {r['difference']:+16.8f}{mark}")
+        if any(r["dust"] > 0 for r in rows):
+            print("  dust: what fees taken in the coin left outside the trades; the portfolio's own (counted in its "
+                  "value), not a difference")
         held = f"{cash['state']:.2f}" if cash["state"] is not None else "-"
         print(f"  {stake}: the account holds {cash['exchange']:.2f}, the portfolio's idle cash is {held} "
               "(the account may hold more than the portfolio's)")
@@ -209,6 +230,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         for line in fixes:
             print(f"  to resolve: {line}")
     return 0 if not fixes else DIFFER
+
+
+def order_fees(client: Any, order: Mapping[str, Any], since: float) -> tuple[float, float]:
+    """An exchange order's fees from its fills (ccxt ``fetch_my_trades``): (in the coin it trades, in others)."""
+    pair = str(order["symbol"])
+    base = pair.split("/")[0]
+    fills = [t for t in client.fetch_my_trades(pair, since=int(since * 1000) - 5000)
+             if str(t.get("order")) == str(order["id"])]
+    fees = [(t.get("fee") or {}) for t in fills]
+    return (sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == base),
+            sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") != base))
 
 
 def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], since: float, now: float) -> list[str]:
@@ -233,20 +265,16 @@ def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], si
     done: dict[str, list[tuple[Order, Fill]]] = {}
     for order, tagged in lost:
         pair, side = order["symbol"], order["side"]
-        base = pair.split("/")[0]
         price = float(order.get("average") or order.get("price") or 0.0)
-        fills = [t for t in client.fetch_my_trades(pair, since=int(since * 1000) - 5000)
-                 if str(t.get("order")) == str(order["id"])]
-        fees = [(t.get("fee") or {}) for t in fills]
-        fee_base = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == base)
-        fee_quote = sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") != base) + fee_base * price
+        fee_base, fee_quote = order_fees(client, order, since)
+        if side != "buy":  # a sell's fee in the coin would be part of the coins sold: its value, in quote
+            fee_base, fee_quote = 0.0, fee_quote + fee_base * price
         tag = tagged.order_id(pair)
         (trade,) = Trade.get_trades_proxy(pair=pair, is_open=True)[:1]
-        ftdoor.adopt_order(trade, dict(order), tag, fee_base if side == "buy" else 0.0)
-        amount = float(order.get("filled") or 0.0) - (fee_base if side == "buy" else 0.0)
+        ftdoor.adopt_order(trade, dict(order), tag, fee_base)
         when = (order.get("timestamp") or now * 1000) / 1000.0
-        done.setdefault(tagged.op_id, []).append((Order(tag, tagged.op_id, pair, side, amount, price),
-                                                  Fill(tag, amount, price, fee_quote, when)))
+        fill = bought_net_of_coin_fee(tag, float(order.get("filled") or 0.0), price, fee_base, fee_quote, when)
+        done.setdefault(tagged.op_id, []).append((Order(tag, tagged.op_id, pair, side, fill.amount, price), fill))
         lines.append(f"  {history.describe(order, tagged)}: adopted into the trade database as {tag}")
     for op_id, trades in done.items():
         engine.corrections.recovered(op_id, trades, now)
@@ -281,8 +309,14 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
     # first what the database already holds of the operation under way (as the bot's first loop would book it)
     from .adapter.reconcile import reconcile as book_from_database
 
+    def coin_fee(ft_order: Any, pair: str) -> float:  # a buy's fee taken in the coin Freqtrade has not booked yet
+        try:
+            return order_fees(client, {"id": ft_order.order_id, "symbol": pair}, since)[0]
+        except Exception:  # noqa: BLE001 - unreadable: the fee Freqtrade booked, as the bot would
+            return 0.0
+
     settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
-                                 time.time(), engine.operation_started_at() or 0.0)
+                                 time.time(), engine.operation_started_at() or 0.0, coin_fee)
     for line in settled:
         print(f"  {line}")
     adopted = adopt_lost(engine, client, orders, known, since, time.time())

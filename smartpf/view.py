@@ -47,8 +47,9 @@ def portfolio_view(engine: Engine, prices: Mapping[str, float], prices_at: float
               else "stopped" if not running else
               "rebalancing" if view.rebalancing else "running")
     fees = [(t.time, t.fee) for r in engine.records for t in r.trades]
-    coins = [{"coin": c.coin, "pair": c.pair, "holding": c.amount, "price": c.price, "value": c.value,
-              "actual_pct": None if held_unpriced else c.actual_pct, "target_pct": c.target_pct,
+    # a coin's value counts its dust (smartpf_core.dust: what fees taken in the coin left outside the trades)
+    coins = [{"coin": c.coin, "pair": c.pair, "holding": c.amount, "dust": c.dust, "price": c.price,
+              "value": c.value, "actual_pct": None if held_unpriced else c.actual_pct, "target_pct": c.target_pct,
               "band_low_pct": c.band_low_pct, "band_high_pct": c.band_high_pct,
               "deviation_pct": None if held_unpriced else c.deviation_pct, "stale": c.pair in stale,
               "price_at": iso(stale[c.pair]) if stale.get(c.pair) else None} for c in view.coins]
@@ -121,6 +122,10 @@ def format_view(view: Mapping[str, Any], currency: str, portfolio_id: str, now: 
                      f"{_num(c['actual_pct'], '.2f', '%'):>8} {c['target_pct']:>6.2f}% "
                      f"{c['band_low_pct']:>6.2f}-{c['band_high_pct']:.2f}%{mark}")
     lines.append(f"  {'cash':<6} {'':>14} {'':>12} {view['cash']:>10.2f} {_num(view['cash_pct'], '.2f', '%'):>8}")
+    dusty = [c for c in view["coins"] if c.get("dust")]
+    if dusty:  # counted in the values above, sold with the coin when the exchange takes the amount
+        lines.append("  dust (fees taken in the coin, outside the trades; in the values above): "
+                     + ", ".join(f"{c['dust']:.8g} {c['coin']}" for c in dusty))
     for coin in view.get("stale", []):
         lines.append(f"  stale: {coin['pair']} has had no price since {coin['since']}: no trade until it has one")
     if view["why_not"]:

@@ -29,6 +29,9 @@ class Snapshot:
     # Live: the account's amount (free and locked) of each pair's coin; a coin short of the portfolio's
     # holding stops trading (smartpf_core.account). None = not checked (dry-run, backtest).
     balances: Mapping[str, float] | None = None
+    # Per pair, the coins fees taken in the coin left on the exchange outside the host's trades
+    # (smartpf_core.dust); None = unchanged since the last snapshot.
+    dust: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import channels, ftdoor, history
+from smartpf.adapter import channels, dustfeed, ftdoor, history
 from smartpf.adapter.client_ids import client_order_id
 from smartpf.adapter.markets import rules_from_ccxt_market
 from smartpf.adapter.memory import Memory, open_amounts, recall
@@ -336,7 +336,7 @@ class SmartPortfolio(IStrategy):
         else:
             op_started = engine.operation_started_at() or 0.0
             blind = self._ask_the_exchange(engine, now, op_started)
-            for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
+            for line in reconcile(engine, self._trades_by_pair(engine), now, op_started, self._fee_base_or_none()):
                 logger.info("smartpf: %s", line)
             prices, times = self._live_prices(engine.ledger_pairs())  # the HODL shadow's coins too
             trades = ftdoor.open_trades()  # again: an adopted fill may have changed or opened a trade
@@ -358,8 +358,13 @@ class SmartPortfolio(IStrategy):
         else:
             balances = None
         spendable = None if self._backtesting else self.wallets.get_available_stake_amount()
+        # live: the coins fees in the coin left outside the trades count as the portfolio's (smartpf_core.dust)
+        dust = dustfeed.measure(trades, self.wallets.get_total) if self._fee_base_or_none() else None
         decision = engine.step(Snapshot(now, prices, holdings=holdings, open_orders=foreign, price_times=times,
-                                        spendable=spendable, balances=balances))
+                                        spendable=spendable, balances=balances, dust=dust))
+        if dust:  # live, a sell the engine folded dust into: the trade takes it in (smartpf.adapter.dustfeed)
+            for line in dustfeed.fold_into_trades(decision.orders, engine.holdings, trades):
+                logger.info("smartpf: %s", line)
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
         # per-call profit and stake computations) for every open trade: on only in loops where the
@@ -384,6 +389,14 @@ class SmartPortfolio(IStrategy):
         for line in lines:
             logger.info("smartpf: %s", line)
         return blind
+
+    def _fee_base_or_none(self) -> Any:
+        """Live (money moving): how to learn a buy's fee paid in the coin bought; None in backtests and
+        dry-run, where Freqtrade charges every fee in the stake currency."""
+        if self._backtesting or self.config.get("dry_run", True):
+            return None
+        return lambda ft_order, pair: dustfeed.fee_in_coin(ftdoor.exchange_of(self.dp), ft_order, pair,
+                                                         ftdoor.fee_in_base)
 
     def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
         pairs = {o.pair for o in engine.pending_orders()}
@@ -495,8 +508,16 @@ class SmartPortfolio(IStrategy):
             if order.ft_order_tag in (mine.id, entry_tag(engine.portfolio_id), order_entry_tag(mine)):
                 # booked in memory; the portfolio is saved once per loop, and after a restart the
                 # trade database (reconcile) brings back any fill the saved state missed
+                base = float(order.ft_fee_base or 0.0) if mine.side == "buy" else 0.0
+                currency = getattr(trade, "fee_open_currency", None)
+                if (self._fee_base_or_none() is not None and mine.side == "buy" and base <= 0
+                        and currency != engine.spec.stake_currency):
+                    # live, a buy whose fee Freqtrade has not booked in the stake currency (a later buy: it
+                    # books that fee on its next loop): the next loop's reconcile books this fill, with
+                    # the fee in the coin read from the exchange (no exchange call inside Freqtrade's update)
+                    return
                 channels.name_exit(engine, trade, order)  # the exit reason becomes its stable kind; the tag stays
-                engine.on_fill(fill_from(mine, order, trade, current_time.timestamp()))
+                engine.on_fill(fill_from(mine, order, trade, current_time.timestamp(), base))
                 if self._backtesting and int(current_time.timestamp()) == self._last_ts:
                     self._write_summary()
                 return

@@ -10,11 +10,12 @@ booked exactly once, and an order Freqtrade refused to place is closed instead o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from smartpf_core import Engine, Fill, Order
+from smartpf_core.dust import bought_net_of_coin_fee
 
 from . import client_ids
 
@@ -46,14 +47,30 @@ def _ts(value: Any) -> float | None:
     return float(value)
 
 
-def fill_from(order: Order, ft_order: Any, trade: Any, when: float) -> Fill:
-    """A core Fill from a Freqtrade order: filled amount, average price, and the fee in quote."""
-    amount = float(ft_order.safe_filled or 0.0)
+def fill_from(order: Order, ft_order: Any, trade: Any, when: float, fee_base: float = 0.0) -> Fill:
+    """A core Fill from a Freqtrade order: the amount received, average price, and the fee's value in quote.
+
+    ``fee_base``: the fee the order paid in the coin it bought (Binance without BNB, OKX's buys). The
+    fill is then the coins that reached the account (filled - fee_base) and the fee is their value, so
+    the cash moves by what was really paid (no fee charged twice) and the HODL comparison starts from
+    the coins the portfolio really got. Without it the fee is the trade's rate on the quote value."""
+    filled = float(ft_order.safe_filled or 0.0)
     price = float(ft_order.safe_price or order.price)
+    done = _ts(getattr(ft_order, "order_filled_date", None)) or when
+    if 0.0 < fee_base < filled:
+        return bought_net_of_coin_fee(order.id, filled, price, fee_base, 0.0, done)
     is_entry = ft_order.ft_order_side == getattr(trade, "entry_side", "buy")
     rate = (trade.fee_open if is_entry else trade.fee_close) or 0.0
-    done = _ts(getattr(ft_order, "order_filled_date", None)) or when
-    return Fill(order.id, amount, price, amount * price * float(rate), done)
+    return Fill(order.id, filled, price, filled * price * float(rate), done)
+
+
+def coin_fee_booked(ft_order: Any) -> float:
+    """The fee Freqtrade booked as taken in the coin an order bought (``ft_fee_base``; 0 when none)."""
+    try:
+        value = float(getattr(ft_order, "ft_fee_base", None) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if value > 0 else 0.0
 
 
 def find_ft_order(order: Order, trades: Iterable[Any], since: float,
@@ -79,8 +96,20 @@ def find_ft_order(order: Order, trades: Iterable[Any], since: float,
     return best
 
 
-def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float) -> list[str]:
-    """Bring the engine's outstanding orders in line with the database. Returns log lines."""
+def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: float, op_started: float,
+              fee_base: Callable[[Any, str], float] | None = None) -> list[str]:
+    """Bring the engine's outstanding orders in line with the database. Returns log lines. ``fee_base``
+    asks for a buy's fee paid in the coin (see ``fill_from``) when Freqtrade has not booked one (``ft_fee_base``);
+    None: the fees Freqtrade booked in the coin, the rest in quote (dry-run and backtests book none in the coin)."""
+
+    def fill(order: Order, ft_order: Any, trade: Any) -> Fill:
+        # Freqtrade's own record of a fee taken in the coin (``ft_fee_base``) first, whoever calls: a fill booked
+        # without it would charge that fee twice (the coins the exchange kept, and again from the cash)
+        base = coin_fee_booked(ft_order) if order.side == "buy" else 0.0
+        if base <= 0 and fee_base is not None and order.side == "buy":
+            base = fee_base(ft_order, order.pair)
+        return fill_from(order, ft_order, trade, now, base)
+
     lines: list[str] = []
     for order in engine.pending_orders():
         status = engine.order_status(order.id)
@@ -94,10 +123,10 @@ def reconcile(engine: Engine, trades_by_pair: Mapping[str, list[Any]], now: floa
         ft_order, trade = found
         state = (ft_order.status or "").lower()
         if state in CLOSED and (ft_order.safe_filled or 0) > 0:
-            engine.on_fill(fill_from(order, ft_order, trade, now))
+            engine.on_fill(fill(order, ft_order, trade))
             lines.append(f"{order.id}: booked fill of {ft_order.safe_filled} {order.pair} from the trade database")
         elif state in ENDED or (state in CLOSED and not ft_order.safe_filled):
-            partial = fill_from(order, ft_order, trade, now) if (ft_order.safe_filled or 0) > 0 else None
+            partial = fill(order, ft_order, trade) if (ft_order.safe_filled or 0) > 0 else None
             engine.order_closed(order.id, partial)
             lines.append(f"{order.id}: order {state} on the exchange")
         elif status == "planned":
@@ -132,6 +161,8 @@ def owner_of(engine: Engine, orphan: Mapping[str, Any], op_started: float) -> Or
         return None
     # an order that names its sender (client_ids) is only ever the very order it names
     tagged = client_ids.parse(client_ids.client_id_of(orphan))
+    if tagged is not None and not tagged.names(str(orphan.get("symbol"))):
+        return None  # its id names another pair: not an order this portfolio sent on this one
     named = tagged.order_id(str(orphan.get("symbol"))) if tagged is not None else None
     for order in engine.pending_orders():
         if order.pair == orphan.get("symbol") and order.side == orphan.get("side") and \

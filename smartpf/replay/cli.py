@@ -26,14 +26,15 @@ from smartpf.replay.exchange.scenario import Scenario, ScenarioError, load_scena
 from smartpf.replay.exchange.simulator import ExchangeSimulator, parse_balances
 from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, sort_timeframes
 from smartpf.replay.faults import FaultError, Faults
-from smartpf.replay.protocols import binance, okx, xt
+from smartpf.replay.protocols import binance, okx, okx_private, xt, xt_private
 from smartpf.replay.protocols.public import ProtocolSetupError
+from smartpf.replay.protocols.signed import SignedFront
 from smartpf.replay.server import ReplayState, is_loopback, make_server
 
 DEFAULT_PORT = 8765
 DEFAULT_WARMUP = 1000
 PROG = "smartpf replay"
-# --protocol: the exchange's REST API served; okx and xt are public endpoints only (dry-run).
+# --protocol: the exchange's REST API served (public; with --accounts also its signed spot API).
 PROTOCOLS = {"binance": None, "okx": okx.OkxPublic, "xt": xt.XtPublic}
 
 class UsageError(ValueError):
@@ -46,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       "candles (default: %(default)s)")
     a("--markets", default=str(DEFAULT_MARKETS), help="raw Binance exchangeInfo JSON, or ccxt markets JSON "
       "served as one (default: %(default)s)")
-    a("--protocol", default="binance", help="the exchange API to speak: binance (public and, with --accounts, "
-      "signed), okx or xt (public only; --markets must be that exchange's ccxt markets file) (default: %(default)s)")
+    a("--protocol", default="binance", help="the exchange API to speak: binance, okx or xt (public and, with "
+      "--accounts, signed; okx and xt need --markets of that exchange's ccxt markets file) (default: %(default)s)")
     a("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     a("--port", default=str(DEFAULT_PORT), help="TCP port, 0 = pick a free one (default: %(default)s)")
     a("--clock", default="history", help="history (original timestamps, all data) or replay (now = --start, "
@@ -67,12 +68,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--timeframes", default=None, help="comma-separated timeframes to load, e.g. 1m,1h (default: all)")
     a("--all-markets", action="store_true", help="also list markets that have no candles")
     a("--log-requests", action="store_true", help="log every request on stderr")
-    a("--accounts", action="store_true", help="serve Binance's signed spot API (balances, orders, trades) over "
-      "an exchange simulator, so freqtrade can trade with dry_run false")
+    a("--accounts", action="store_true", help="serve the protocol's signed spot API (balances, orders, trades) "
+      "over an exchange simulator, so freqtrade can trade with dry_run false")
     a("--api-key", default=None, help="--accounts: the API key accepted (default: the one in "
-      "user_data/config.replay-live.json)")
+      "user_data/config.replay-live[-okx|-xt].json)")
     a("--api-secret", default=None, help="--accounts: the API secret accepted (default: the one in "
-      "user_data/config.replay-live.json)")
+      "user_data/config.replay-live[-okx|-xt].json)")
+    a("--api-passphrase", default=None, help="--accounts --protocol okx: the passphrase accepted (default: the "
+      "one in user_data/config.replay-live-okx.json)")
     a("--balance", action="append", default=None, metavar="ASSET=AMOUNT", help="--accounts: starting balance, "
       "repeatable (default: USDT=10000); an existing --ledger file wins")
     a("--fee", default="0.001", help="--accounts: fee rate per trade (default: %(default)s)")
@@ -81,7 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--partial-fills", default="1", help="--accounts: fill every order in N trades, one second apart "
       "(default: %(default)s)")
     a("--ledger", default=None, help="--accounts: JSON file keeping balances, orders and trades across restarts")
-    a("--lost-response-rate", default="0", help="--accounts: fraction 0..1 of placed orders (POST /api/v3/order) "
+    a("--lost-response-rate", default="0", help="--accounts: fraction 0..1 of placed orders (POST /api/v3/order, "
+      "OKX's trade/batch-orders, XT's /v4/order) "
       "accepted and filled whose answer is lost (the connection closes without one)")
     a("--order-error-rate", default="0", help="--accounts: fraction 0..1 of order placements refused before the "
       "exchange acts, with one of --order-errors")
@@ -179,19 +183,21 @@ def _clock(mode: str, pairs: dict[str, PairData], started_ms: int, start_ms: int
             raise UsageError(f"--start {iso(start_ms)}: outside the served data ({iso(first)} .. {iso(last)})")
     return replay_clock(started_ms, start_ms, align)
 
-def _accounts(args: argparse.Namespace, state: ReplayState) -> binance.BinanceSpot | None:
-    """The exchange simulator behind Binance's signed API, or None without --accounts."""
-    if args.accounts and args.protocol != "binance":
-        raise UsageError(f"--accounts: only with --protocol binance (the signed {args.protocol} API is not served yet)")
+def _accounts(args: argparse.Namespace, state: ReplayState) -> SignedFront | None:
+    """The exchange simulator behind the protocol's signed API, or None without --accounts."""
     account_options = [o for o, v in (("--api-key", args.api_key), ("--api-secret", args.api_secret),
-                                      ("--balance", args.balance), ("--ledger", args.ledger)) if v is not None]
+                                      ("--api-passphrase", args.api_passphrase), ("--balance", args.balance),
+                                      ("--ledger", args.ledger)) if v is not None]
     if not args.accounts:
         if account_options:
             raise UsageError(f"{account_options[0]}: only with --accounts")
         return None
     if (args.api_key is None) != (args.api_secret is None):
         raise UsageError("--api-key and --api-secret: give both or neither")
-    for option, value in (("--api-key", args.api_key), ("--api-secret", args.api_secret)):
+    if args.api_passphrase is not None and args.protocol != "okx":
+        raise UsageError(f"--api-passphrase: only with --protocol okx (not {args.protocol})")
+    for option, value in (("--api-key", args.api_key), ("--api-secret", args.api_secret),
+                          ("--api-passphrase", args.api_passphrase)):
         if value is not None and (not value or len(value) > 256 or not value.isprintable()):
             raise UsageError(f"{option} {value!r}: must be 1 to 256 printable characters")
     try:
@@ -222,11 +228,18 @@ def _accounts(args: argparse.Namespace, state: ReplayState) -> binance.BinanceSp
         raise UsageError(f"--ledger {args.ledger}: the folder {ledger.parent} does not exist")
     sim = ExchangeSimulator(rules, book, fee_rate=fee, fee_asset=args.fee_asset, partial_fills=partial,
                             balances=balances, ledger_path=ledger)
+    if isinstance(state.public, okx.OkxPublic):
+        return okx_private.OkxSpot(sim, state.public, args.api_key or okx_private.DEFAULT_API_KEY,
+                                   args.api_secret or okx_private.DEFAULT_API_SECRET,
+                                   args.api_passphrase or okx_private.DEFAULT_PASSPHRASE)
+    if isinstance(state.public, xt.XtPublic):
+        return xt_private.XtSpot(sim, state.public, args.api_key or xt_private.DEFAULT_API_KEY,
+                                 args.api_secret or xt_private.DEFAULT_API_SECRET)
     return binance.BinanceSpot(sim, args.api_key or binance.DEFAULT_API_KEY,
                                args.api_secret or binance.DEFAULT_API_SECRET)
 
 
-def _match_loop(accounts: binance.BinanceSpot, stop: threading.Event) -> None:
+def _match_loop(accounts: SignedFront, stop: threading.Event) -> None:
     """Let time pass for resting orders and partial fills (10 times a second)."""
     while not stop.wait(0.1):
         if accounts.sim.has_open_orders():
@@ -262,9 +275,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         market, faults, port, host = _build(args, started_ms)
         state = ReplayState(market, faults, args.log_requests)
-        state.accounts = _accounts(args, state)
         front = PROTOCOLS[args.protocol]
         state.public = front(market, Path(args.markets)) if front is not None else None
+        state.accounts = _accounts(args, state)
         idle = _number(args.idle_timeout, "--idle-timeout", "seconds > 0")
         most = int(_number(args.max_connections, "--max-connections", "an integer >= 1", int))
         if idle <= 0 or most < 1:

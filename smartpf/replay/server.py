@@ -26,9 +26,10 @@ from smartpf.replay.exchange.amounts import dec
 from smartpf.replay.exchange.clock import iso
 from smartpf.replay.exchange.market import Market
 from smartpf.replay.exchange.simulator import Rejected
-from smartpf.replay.faults import ORDER_PATH, OUTAGE, FaultError, Faults
+from smartpf.replay.faults import OUTAGE, FaultError, Faults
 from smartpf.replay.protocols import binance
 from smartpf.replay.protocols.public import PublicFront
+from smartpf.replay.protocols.signed import SignedFront
 from smartpf.replay.protocols.wire import dumps
 
 ADMIN_PREFIX = "/_smartpf/"
@@ -50,12 +51,12 @@ class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
     def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
-                 accounts: binance.BinanceSpot | None = None, public: PublicFront | None = None) -> None:
+                 accounts: SignedFront | None = None, public: PublicFront | None = None) -> None:
         self.market = market
         self.public = public  # the OKX or XT public front end, None for Binance
         self.faults = faults
         self.log_requests = log_requests
-        self.accounts = accounts  # the signed API in front of the exchange simulator (--accounts)
+        self.accounts = accounts  # the signed API (of --protocol) in front of the exchange simulator (--accounts)
         self.admin_token: str | None = None  # required on /_smartpf/ when set (any address but loopback)
         self.requests: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
@@ -241,6 +242,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
             if st.public is not None:
+                if st.accounts is not None and st.accounts.is_private(path):
+                    self._private(path, url.query, body, now)
+                    return
                 self._public(path, url.query, st.effective_now(now))
                 return
             if binance.is_private(path):
@@ -283,12 +287,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send(answer[0], dumps(answer[1]))
 
     def _private(self, path: str, query: str, body: bytes, now: int) -> None:
-        """A signed endpoint, answered by the Binance protocol over the exchange simulator. Placing an
+        """A signed endpoint, answered by the protocol's signed front over the exchange simulator. Placing an
         order may meet the order faults: refused before the exchange acts (5xx, 429, -1021), or acted
         on and its answer lost (the connection closes without a byte)."""
         st = self.state
         assert st.accounts is not None
-        placing = path == ORDER_PATH and self.command == "POST"
+        placing = st.accounts.is_placement(self.command, path)
         if placing:
             failure = st.faults.draw_order_error()
             if failure is not None:
@@ -296,16 +300,18 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
             st.accounts.sim.expire_after_partial = st.faults.expire_after_partial
+        before = st.accounts.sim.next_order_id
         try:
             status, payload = st.accounts.handle(self.command, path, query, body.decode("utf-8", "replace"),
                                                  self.headers, now)
         except LookupError:
             self._send(*self._unknown(path))
             return
-        if placing and status == 200 and st.faults.answer_delay_ms:  # the fill is done; the answer waits
+        placed = placing and status == 200 and st.accounts.sim.next_order_id > before  # not a refusal in a 200
+        if placed and st.faults.answer_delay_ms:  # the fill is done; the answer waits
             time.sleep(st.faults.answer_delay_ms / 1000)
-        if placing and status == 200 and st.faults.draw_lost():
-            sys.stderr.write(f"smartpf replay: answer lost for order {payload.get('orderId')}\n")  # type: ignore[union-attr]
+        if placed and st.faults.draw_lost():
+            sys.stderr.write(f"smartpf replay: answer lost for order {st.accounts.sim.next_order_id - 1}\n")
             self._drop()
             return
         self._send(status, dumps(payload))
@@ -357,7 +363,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, dumps({
                 "balances": balances.to_dict(), "orders": [binance.order_json(o) for o in orders],
                 "trades": [binance.trade_json(t) for t in trades], "rejections": rejections, "halted": halted,
-                "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills}))
+                "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills,
+                "steps": {r.base: str(r.step) for r in sim.rules.values()}}))
             return
         if self.command != "POST":
             self._send(405, dumps({"code": -1, "msg": f"{path}: use POST with a JSON object"}))

@@ -27,7 +27,7 @@ that exchange's ccxt file, and ``config_for()`` starts from user_data/config.rep
 ``startup_timeout`` (s), ``stop_timeout`` (s), ``log_requests`` (bool); with ``accounts=True`` the signed
 API is on: ``balances`` ({"USDT": 10000}), ``fee``, ``fee_asset``, ``partial_fills``, ``ledger`` (a path), and
 ``ex.account()``, ``ex.deposit()``, ``ex.withdraw()``, ``ex.halt()``, ``ex.set_filters()`` drive it
-(``ex.config_for(REPLAY_LIVE_CONFIG)`` is the dry_run false config).
+(``ex.config_for(LIVE_CONFIGS[ex.protocol])`` is the dry_run false config of the server's protocol).
 The server binds 127.0.0.1 on a free port (``--port 0``); its stderr goes to ``ex.log_path``.
 
 ``freqtrade_command(*args)`` / ``run_freqtrade(*args, timeout=...)`` run ``python -m freqtrade`` with
@@ -56,6 +56,9 @@ from smartpf.paths import REPO_ROOT, USER_DATA
 
 REPLAY_CONFIG = USER_DATA / "config.replay.json"
 REPLAY_LIVE_CONFIG = USER_DATA / "config.replay-live.json"  # dry_run false, for a server with accounts=True
+# The dry_run false config of each --protocol (a server with accounts=True).
+LIVE_CONFIGS = {"binance": REPLAY_LIVE_CONFIG, "okx": USER_DATA / "config.replay-live-okx.json",
+                "xt": USER_DATA / "config.replay-live-xt.json"}
 # The dry-run config of each --protocol: ``config_for()`` starts from the one of the server's protocol.
 PROTOCOL_CONFIGS = {"binance": REPLAY_CONFIG, "okx": USER_DATA / "config.replay-okx.json",
                     "xt": USER_DATA / "config.replay-xt.json"}

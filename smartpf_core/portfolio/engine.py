@@ -109,6 +109,7 @@ class Engine:
     ledger = _Read[Ledger]()
     # the ledger's figures under the names they had on the engine
     holdings = _Read[dict[str, float]](ledger=True)
+    dust = _Read[dict[str, float]](ledger=True)  # per pair: coins fees in the coin left outside the host's trades
     cash = _Read[float](ledger=True)
     invested = _Read[float](ledger=True)
     pending_withdrawal = _Read[float](ledger=True)
@@ -154,6 +155,8 @@ class Engine:
         run = self._run
         if snap.holdings is not None:
             run.ledger.reconcile(snap.holdings)
+        if snap.dust is not None:
+            run.ledger.set_dust(snap.dust)
         watched = run.watch_prices(snap) if run.status != PortfolioStatus.TERMINATED else ()
         decision = check_account(run, snap) or advance(run, snap)
         run.last_reason = decision.reason

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from ..dust import sweepable
 from ..events import Decision, Snapshot
-from ..planner import plan_sells
+from ..market import min_order_value
+from ..planner import NO_RULES, Plan, PlannedOrder, plan_sells
 from . import messages as say
 from .run import Run
 from .states import OpKind, Phase, PortfolioEvent
@@ -31,10 +35,27 @@ def begin_exit(run: Run, snap: Snapshot, trigger: str, how: str, why: str) -> De
     ledger = run.ledger
     op = run.new_op(OpKind.EXIT, Phase.SELL, trigger, why, now)
     plan = plan_sells({}, run.tradable(), snap.prices, ledger.cash, run.rules, 0.0, run.reserves, sell_all=True)
-    orders = run.issue(op, plan, now)
+    orders = run.issue(op, with_dust_swept(run, plan, snap.prices), now)
     if not orders:
         return terminate(run, now, trigger, "sell")
     return Decision(now, orders=orders, notices=(say.terminating(why, run.spec.stake_currency, op.id),))
+
+
+def with_dust_swept(run: Run, plan: Plan, prices: Mapping[str, float]) -> Plan:
+    """Selling every coin: a position too small to sell on its own is sold with its dust when the two together
+    reach the exchange's minimums (``dust.sweepable``); ``Run.issue`` then folds the dust into every sell."""
+    ledger = run.ledger
+    orders, skipped = list(plan.orders), []
+    for miss in plan.skipped:
+        held, dust = ledger.holdings.get(miss.pair, 0.0), ledger.dust.get(miss.pair, 0.0)
+        price = prices.get(miss.pair)
+        rule = run.rules.get(miss.pair, NO_RULES)
+        if miss.side == "sell" and held > 0 and dust > 0 and price and sweepable(
+                held + dust, rule.amount_step, rule.min_amount, min_order_value(rule, price, 0.0, run.reserves), price):
+            orders.append(PlannedOrder(miss.pair, "sell", held, price, full=True))
+        else:
+            skipped.append(miss)
+    return Plan(tuple(orders), tuple(skipped))
 
 
 def terminate(run: Run, now: float, trigger: str, how: str) -> Decision:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..allocation import portfolio_value
+from ..dust import with_dust
 from ..events import Fill, Order
 from ..records import Hodl, TradeRecord
 
@@ -36,6 +37,7 @@ class Ledger:
     fees_paid: float = 0.0
     turnover: float = 0.0
     rebalances: int = 0
+    dust: dict[str, float] = field(default_factory=dict)  # per pair: coins outside the host's trades (..dust)
 
     def book(self, order: Order, fill: Fill, initial: bool) -> TradeRecord:
         """A fill into holdings and cash (and into the HODL shadow while it buys the initial basket)."""
@@ -82,8 +84,31 @@ class Ledger:
     def hodl_pairs(self) -> tuple[str, ...]:
         return tuple(p for p, q in self.hodl.holdings.items() if q > 0)
 
+    def set_dust(self, dust: Mapping[str, float]) -> None:
+        """The host measured the dust fees taken in the coin left outside its trades: it is the portfolio's."""
+        self.dust = {p: float(q) for p, q in dust.items() if q > 0}
+
+    def fold_dust(self, pair: str, amount: float) -> None:
+        """``amount`` of the pair's dust goes into its holding (a sell takes it along): the value is unchanged."""
+        dust = self.dust.get(pair, 0.0)
+        amount = min(max(0.0, amount), dust)
+        if amount <= 0:
+            return
+        self.holdings[pair] = self.holdings.get(pair, 0.0) + amount
+        left = dust - amount
+        if left > 0:
+            self.dust[pair] = left
+        else:
+            self.dust.pop(pair, None)
+
+    def owned(self) -> dict[str, float]:
+        """The coins the portfolio owns: its holdings plus their dust (smartpf_core.dust)."""
+        return with_dust(self.holdings, self.dust)
+
     def value(self, prices: Mapping[str, float]) -> float:
-        return portfolio_value(self.holdings, prices, self.cash)
+        """Holdings and their dust at ``prices`` (a pair without a price is left out), plus the cash."""
+        dust = {p: d for p, d in self.dust.items() if p in prices}
+        return portfolio_value(with_dust(self.holdings, dust), prices, self.cash)
 
     def profit_rate(self, prices: Mapping[str, float]) -> float:
         """(V - net invested) / net invested."""

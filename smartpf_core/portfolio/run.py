@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..allocation import portfolio_value
+from ..dust import fold_into_sell
 from ..events import Notice, Order, Reason, Snapshot
 from ..flows import fill_targets
 from ..guard import PriceGuard
@@ -109,10 +110,26 @@ class Run:
         issued = []
         suffix = f"@{self.portfolio_id}" if self.portfolio_id else ""
         for p in plan.orders:
-            order = Order(f"{op.id}:{p.side}:{p.pair}{suffix}", op.id, p.pair, p.side, p.amount, p.price, p.full)
+            amount = self.fold_dust(p.pair, p.amount) if p.side == "sell" else p.amount
+            order = Order(f"{op.id}:{p.side}:{p.pair}{suffix}", op.id, p.pair, p.side, amount, p.price, p.full)
             op.orders[order.id] = TrackedOrder(order)
             issued.append(order)
         return tuple(issued)
+
+    def fold_dust(self, pair: str, amount: float) -> float:
+        """A sell of ``amount`` of ``pair`` with the coin's dust folded in as far as the lot step allows
+        (``dust.fold_into_sell``; the account holds the holding and its dust). The part folded moves from the
+        dust into the holding, so the books show what the order sells (the value is unchanged)."""
+        ledger = self.ledger
+        dust = ledger.dust.get(pair, 0.0)
+        if dust <= 0:
+            return amount
+        rule = self.rules.get(pair)
+        step = rule.amount_step if rule is not None else 0.0
+        held = ledger.holdings.get(pair, 0.0)
+        total = fold_into_sell(amount, dust, step, held + dust)
+        ledger.fold_dust(pair, total - amount)
+        return total
 
     def finish_op(self, now: float, status: str = "done") -> OperationRecord:
         op = self.op

@@ -6,6 +6,7 @@ smartpf of the same version reads and writes back byte for byte.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,8 @@ def save(run: Run, records: bool = True) -> dict[str, Any]:
                               "weights": run.computed}
     if run.deposits or ledger.deposited:  # (likewise: only with recurring deposits, flows.py)
         data["recurring"] = {"count": run.deposits, "deposited": ledger.deposited}
+    if ledger.dust:  # likewise: only a live portfolio with fees taken in the coin has dust
+        data["dust"] = dict(ledger.dust)
     return data
 
 
@@ -83,6 +86,7 @@ def load(data: Mapping[str, Any]) -> Run:
         turnover=float(counters.get("turnover", 0.0)),
         rebalances=int(counters.get("rebalances", 0)),
         deposited=float((data.get("recurring") or {}).get("deposited", 0.0)),
+        dust={str(p): float(q) for p, q in (data.get("dust") or {}).items() if 0 < float(q) < math.inf},
     )
     status = PortfolioStatus(data["status"])
     op = None if data.get("op") is None else Operation.from_dict(data["op"])

@@ -33,6 +33,7 @@ class CoinView:
     target_pct: float
     band_low_pct: float
     band_high_pct: float
+    dust: float = 0.0  # coins fees in the coin left outside the host's trades (smartpf_core.dust), in ``value``
 
     @property
     def coin(self) -> str:
@@ -88,21 +89,22 @@ class PortfolioView:
 
 def portfolio_view(run: Run, prices: Mapping[str, float]) -> PortfolioView:
     spec, ledger = run.spec, run.ledger
-    priced = {p: prices[p] for p in (*ledger.holdings, *ledger.hodl.holdings) if prices.get(p)}
-    value = ledger.cash + sum(q * priced.get(p, 0.0) for p, q in ledger.holdings.items() if q)
+    owned = ledger.owned()  # the holdings and their dust: the portfolio's coins
+    priced = {p: prices[p] for p in (*owned, *ledger.hodl.holdings) if prices.get(p)}
+    value = ledger.cash + sum(q * priced.get(p, 0.0) for p, q in owned.items() if q)
     hodl_unpriced = [p for p in ledger.hodl_pairs() if p not in priced]
     hodl = None if hodl_unpriced else ledger.hodl.value(priced)
     coins = []
     targets = run.targets()  # (the settings' weights, or those computed from data)
     for pair in run.pairs():
-        amount = ledger.holdings.get(pair, 0.0)
+        amount, dust = ledger.holdings.get(pair, 0.0), ledger.dust.get(pair, 0.0)
         price = prices.get(pair) or None
-        coin_value = amount * price if price else 0.0
+        coin_value = (amount + dust) * price if price else 0.0
         weight = targets.get(pair, 0.0)
         target = weight * 100
-        band = spec.threshold_rule.band(weight) * 100
+        band = spec.threshold_for(pair).band(weight) * 100
         coins.append(CoinView(pair, amount, price, coin_value, coin_value / value * 100 if value > 0 else 0.0,
-                              target, max(0.0, target - band), target + band))
+                              target, max(0.0, target - band), target + band, dust))
     unpriced = tuple(sorted({c.pair for c in coins if c.price is None} | set(hodl_unpriced)))
     # (a portfolio still making its initial purchase stays new while diverged: its view says diverged too)
     status = PortfolioStatus.DIVERGED if run.diverged and run.status == PortfolioStatus.NEW else run.status

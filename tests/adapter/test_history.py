@@ -29,6 +29,20 @@ def test_a_client_order_id_round_trips_and_fits_every_exchange(kind, seq, side, 
     assert tagged is not None and tagged.order_id(pair) == order_id and tagged.seq == seq
 
 
+def test_the_orders_of_one_operation_get_different_client_ids():
+    """Every coin of a basket is bought in one operation and, filled in parts, several are open at once: the
+    exchange refuses a client id already open (Binance -2010 'Duplicate order sent', OKX 51016), so the ids
+    must differ by pair, and an id read back names only the pair it was sent for."""
+    pairs = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "1000SATS/USDT", "BTC/FDUSD", "ETH/BTC"]
+    ids = [client_ids.client_order_id(f"init1:buy:{p}@{PID}") for p in pairs]
+    assert len(set(ids)) == len(pairs), ids
+    tagged = client_ids.parse(ids[0])
+    assert tagged is not None and tagged.names("BTC/USDT") and not tagged.names("ETH/USDT")
+    assert client_ids.ours([order("1", "ETH/USDT", "buy", ids[0])], PID) == []  # BTC's id on ETH: not ours
+    old = client_ids.parse(f"spf{PID}init1b")  # sent before the pair was part of the id: still ours, on any pair
+    assert old is not None and old.names("ETH/USDT") and old.order_id("ETH/USDT") == f"init1:buy:ETH/USDT@{PID}"
+
+
 def test_ids_without_a_portfolio_and_foreign_client_ids_are_not_ours():
     assert client_ids.client_order_id("rb3:sell:ETH/USDT") is None  # a backtest's
     for foreign in (None, "", "x-TKT5PX2F22ecb58eb9074fb1be018c", "web_123", f"spf{PID}rb3x", "spfshortrb3s"):

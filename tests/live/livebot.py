@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smartpf import paths
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, ReplayExchange, before_shutdown, freqtrade_command
+from smartpf.replay.testing import LIVE_CONFIGS, ReplayExchange, before_shutdown, freqtrade_command
 
 STRATEGIES = paths.REPO_ROOT / "strategies"
 
@@ -40,7 +40,7 @@ class LiveBot:
         api = {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": self.port, "verbosity": "error",
                "enable_openapi": False, "jwt_secret_key": "smartpf-test-secret-0123456789abcdef",
                "ws_token": "smartpf-test", "CORS_origins": [], "username": "smartpf", "password": "smartpf"}
-        config = ex.config_for(REPLAY_LIVE_CONFIG, {
+        config = ex.config_for(LIVE_CONFIGS[ex.protocol], {
             "strategy": "SmartPortfolio", "strategy_path": str(STRATEGIES), "timeframe": "1m",
             "bot_name": f"smartpf-live-{workdir.name}", "max_open_trades": len(pairs),
             "tradable_balance_ratio": 1.0, "db_url": f"sqlite:///{self.db}", "smart_portfolio": section,
@@ -163,22 +163,25 @@ class LiveBot:
 
 
 def steps(ex: ReplayExchange) -> dict[str, float]:
-    """Each served coin's lot step (LOT_SIZE stepSize), from the exchange's own rules."""
-    status, info = ex.get("/api/v3/exchangeInfo")
-    assert status == 200 and isinstance(info, dict)
-    out = {}
-    for s in info["symbols"]:
-        lot = next(f for f in s["filters"] if f["filterType"] == "LOT_SIZE")
-        out[s["baseAsset"]] = float(lot["stepSize"])
-    return out
+    """Each served coin's lot step, from the rules the exchange enforces (any protocol)."""
+    return {coin: float(step) for coin, step in ex.account()["steps"].items()}
 
 
 def prices(ex: ReplayExchange, coins: list[str]) -> dict[str, float]:
+    """The last price of each coin in USDT, asked in the server's protocol."""
     out = {}
     for coin in coins:
-        status, body = ex.get("/api/v3/ticker/price", symbol=f"{coin}USDT")
-        assert status == 200 and isinstance(body, dict)
-        out[coin] = float(body["price"])
+        if ex.protocol == "okx":
+            status, body = ex.get("/api/v5/market/ticker", instId=f"{coin}-USDT")
+            price = body["data"][0]["last"] if isinstance(body, dict) else None
+        elif ex.protocol == "xt":
+            status, body = ex.get("/v4/public/ticker/price", symbol=f"{coin.lower()}_usdt")
+            price = body["result"][0]["p"] if isinstance(body, dict) else None
+        else:
+            status, body = ex.get("/api/v3/ticker/price", symbol=f"{coin}USDT")
+            price = body["price"] if isinstance(body, dict) else None
+        assert status == 200 and price is not None, (status, body)
+        out[coin] = float(price)
     return out
 
 

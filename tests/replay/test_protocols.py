@@ -143,8 +143,9 @@ def test_xt_errors_faults_and_unknown_paths(xt):
     (["--protocol", "kraken"], "--protocol 'kraken': must be one of binance, okx, xt"),
     (["--protocol", "okx"], "--protocol okx needs a ccxt markets file of okx"),  # the default Binance exchangeInfo
     (["--protocol", "xt", "--markets", str(DATA / "okx.json")], "has no xt instrument"),
-    (["--protocol", "okx", "--markets", str(DATA / "okx.json"), "--accounts"], "--accounts: only with --protocol "
-     "binance"),
+    # the signed OKX and XT APIs are served now (tests/replay/test_signed_fronts.py); a passphrase is OKX's only
+    (["--protocol", "xt", "--markets", str(DATA / "xt.json"), "--accounts", "--api-passphrase", "p"],
+     "--api-passphrase: only with --protocol okx"),
 ])
 def test_bad_protocol_setups_give_one_line_and_exit_2(args, words):
     proc = subprocess.run([sys.executable, "-m", "smartpf.replay", "--port", "0", "--timeframes", "1h", *args],

@@ -230,6 +230,15 @@ class BinanceSpot:
         self.api_key = api_key
         self.api_secret = api_secret.encode()
 
+    # the server's questions (see protocols.signed.SignedFront) --------------------------
+    @staticmethod
+    def is_private(path: str) -> bool:
+        return is_private(path)
+
+    @staticmethod
+    def is_placement(method: str, path: str) -> bool:
+        return method == "POST" and path == "/api/v3/order"
+
     # authentication -------------------------------------------------------------------
     def authenticate(self, query: str, body: str, headers: Mapping[str, str], server_ms: int) -> dict[str, str]:
         """Check key, signature and timestamp like Binance; returns the request's parameters."""

@@ -7,7 +7,8 @@ empty), ``public/time``, ``system/status``, ``market/ticker(s)``, ``market/books
 Candles follow OKX's paging: ``after`` = older than, ``before`` = newer than (both exclusive), the
 newest ``limit`` (at most 300) of them, newest first. Bars of 6 hours and longer are served in
 their UTC form (``6Hutc``, ``1Dutc``..., what ccxt sends); OKX's Hong Kong-aligned ``6H``/``1D``...
-are refused (code 51000) rather than served on the wrong boundaries. Signed endpoints are not here.
+are refused (code 51000) rather than served on the wrong boundaries. The signed endpoints are in
+``okx_private`` (with ``--accounts``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def envelope(data: list) -> dict:
 
 
 def error_body(status: int, code: object, msg: str) -> dict:
-    """A replay fault or error in OKX's shape."""
+    """A replay fault or error in OKX's shape (a stale timestamp, Binance's -1021, is OKX's 50102)."""
+    if code == -1021:
+        return {"code": "50102", "msg": "Timestamp request expired.", "data": []}
     return {"code": FAULT_CODES.get(status, "50013" if status >= 500 else "50000"), "msg": msg, "data": []}
 
 

@@ -10,7 +10,7 @@ file's raw XT symbols), ``time``, ``currencies``, ``wallet/support/currency``, `
 ``ticker/book``, ``ticker/price``, ``depth`` and ``kline``. XT's 24h ticker has no bid or ask (so
 Freqtrade prices from the order book on XT, see user_data/config.replay-xt.json). ``kline`` pages
 forward: the first ``limit`` (at most 1000) candles from ``startTime`` (the latest ones without it),
-``endTime`` inclusive. Signed endpoints are not here.
+``endTime`` inclusive. The signed endpoints are in ``xt_private`` (with ``--accounts``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ def envelope(result: object) -> dict:
 
 
 def error_body(status: int, code: object, msg: str) -> dict:
-    """A replay fault or error in XT's shape (ccxt maps "429", "503", "500" by name)."""
+    """A replay fault or error in XT's shape (ccxt maps "429", "503", "500" by name; a stale timestamp,
+    Binance's -1021, is XT's AUTH_105)."""
+    if code == -1021:
+        return {"rc": 1, "mc": "AUTH_105", "ma": [msg], "result": None}
     return {"rc": 1, "mc": str(status), "ma": [msg], "result": None}
 
 
