@@ -12,8 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from smartpf import paths  # noqa: E402
-from smartpf.candles import Timerange, load_candles  # noqa: E402
-from smartpf.fastsim import run_backtest  # noqa: E402
+from smartpf.backtest.candles import Timerange, load_candles  # noqa: E402
+from smartpf.backtest.fastsim import run_backtest  # noqa: E402
 from smartpf.markets import load_rules  # noqa: E402
 from tests.test_fastsim import REAL, spec_of  # noqa: E402
 from tests.test_fastsim_blocked import CASES  # noqa: E402

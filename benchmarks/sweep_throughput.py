@@ -15,9 +15,9 @@ import argparse
 import time
 
 from smartpf import paths
-from smartpf.candles import Timerange
+from smartpf.backtest.candles import Timerange
 from smartpf.markets import load_rules
-from smartpf.sweep import Plan, execute, parse_windows, plan_sweep, run_cell, settings_grid
+from smartpf.research.sweep import Plan, execute, parse_windows, plan_sweep, run_cell, settings_grid
 
 BASKETS = {"btc-eth": {"BTC": 50, "ETH": 50}, "four": {"BTC": 25, "ETH": 25, "ADA": 25, "XRP": 25},
            "alts": {"ETH": 40, "ADA": 30, "XRP": 30}}

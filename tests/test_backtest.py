@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.cli import main
 from smartpf_core import parse_settings, simulate
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from smartpf import paths
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, ReplayExchange, running_replay
+from smartpf.replay.runner import REPLAY_LIVE_CONFIG, ReplayExchange, running_replay
 from smartpf_core import Engine
 
 pytestmark = pytest.mark.e2e

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from smartpf import paths
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 from tests import datasets
 
 pytestmark = pytest.mark.e2e

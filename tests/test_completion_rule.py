@@ -15,8 +15,8 @@ import math
 
 import pytest
 
-from smartpf.candles import Timerange, load_candles
-from smartpf.fastsim import simulate_fast
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import simulate_fast
 from smartpf_core import Fill, Snapshot, actual_weights, largest_drift
 from smartpf_core import events as ev
 from smartpf_core.conventions import FREQTRADE

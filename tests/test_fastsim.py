@@ -1,4 +1,4 @@
-"""The fast backtest (smartpf/fastsim.py) against the step engine: the same orders, in the same order, at the
+"""The fast backtest (smartpf/backtest/fastsim.py) against the step engine: the same orders, in the same order, at the
 same prices, the same summary and the same final engine state, on real candles and on random ones."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import run_backtest, simulate_fast
 from smartpf.cli import main
-from smartpf.fastsim import run_backtest, simulate_fast
 from smartpf_core import Engine, MarketRules, Snapshot, parse_settings, simulate
 from smartpf_core.records import trade_rows
 

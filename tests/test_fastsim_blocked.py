@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
 
 from .test_fastsim import assert_same, both, spec_of
 

@@ -21,11 +21,11 @@ from types import SimpleNamespace
 import pytest
 
 from smartpf import paths
-from smartpf.candles import CandleError, Timerange, load_candles
+from smartpf.backtest.candles import CandleError, Timerange, load_candles
 from smartpf.cli import build_parser, main
+from smartpf.cli.portfolio import PortfolioCommandError
+from smartpf.cli.view import portfolio_view
 from smartpf.configfile import load_configs
-from smartpf.portfolio_cli import PortfolioCommandError
-from smartpf.view import portfolio_view
 from smartpf_core import MarketRules, Reserves, plan_buys
 
 from .helpers import make_spec, started
@@ -242,7 +242,7 @@ def test_reset_does_not_wait_when_the_bot_does_not_answer_and_the_second_reset_s
 
 # 7. withdraw and set --------------------------------------------------------------------------------------
 def test_withdraw_and_set_compute_the_settings_the_bot_is_given():
-    from smartpf.steer import rule_settings, withdraw_settings
+    from smartpf.cli.steering import rule_settings, withdraw_settings
 
     assert withdraw_settings({"investment": 1200}, 100) == {"investment": 1100}
     with pytest.raises(PortfolioCommandError, match="less than the investment 1200"):
@@ -309,8 +309,8 @@ def test_one_percentage_point_is_singular_and_stop_loss_none_is_a_word():
 
 
 def test_why_shows_times_as_iso_and_json_has_no_float_tails():
-    from smartpf.portfolio_cli import _detail
-    from smartpf.report import tidy
+    from smartpf.backtest.report import tidy
+    from smartpf.cli.portfolio import _detail
 
     assert _detail("next_time", 1764547200.0) == "2025-12-01T00:00:00Z"
     assert _detail("deviation", -0.0331503123) == "-0.0331503"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartpf import paths
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.markets import load_rules
 from smartpf_core import Engine, Fill, Snapshot, parse_settings
 

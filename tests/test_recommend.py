@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from smartpf.cli import main
-from smartpf.recommend import rolling_windows, suggestion
+from smartpf.research.recommend import rolling_windows, suggestion
 
 # tests/datasets.py: 1h BTC ETH ADA XRP, 20210101-20220102
 ARGS = ["--timerange", "20210101-20220102", "--days", "120", "--step", "60", "--jobs", "1"]

@@ -16,9 +16,9 @@ from PIL import Image
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import simulate_fast
 from smartpf.cli import main
-from smartpf.fastsim import simulate_fast
 from smartpf.markets import load_rules
 from smartpf.reporting.premium import premium_split
 from smartpf.reporting.series import rebuild

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartpf.candles import Candles, Timerange, load_candles
-from smartpf.fastsim import simulate_fast
+from smartpf.backtest.candles import Candles, Timerange, load_candles
+from smartpf.backtest.fastsim import simulate_fast
 from smartpf.reporting.premium import premium_split
 from smartpf.reporting.series import rebuild
 from smartpf.reporting.sources import from_state

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from smartpf.cli import main
-from smartpf.view import format_view, portfolio_view
+from smartpf.cli.view import format_view, portfolio_view
 from smartpf_core import Engine
 from smartpf_core import events as ev
 

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from smartpf import steer
 from smartpf.cli import main
+from smartpf.cli import steering as steer
 from smartpf.configfile import load_configs
 from smartpf.store import PortfolioStore
 from smartpf_core import Engine, check_config, settings_change_problem
@@ -433,7 +433,7 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_reconcile_exit_codes_do_not_collide_with_errors():
-    from smartpf import reconcile_cli
+    from smartpf.cli import reconcile as reconcile_cli
 
     assert reconcile_cli.DIFFER not in (0, 1, 2)
     assert steer.LOCK_WAIT > steer.CONFIRM_WITHIN  # a waiting command outlasts the one before it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartpf.view import RECORD_COLUMNS, portfolio_view, record_rows, records_csv
+from smartpf.cli.view import RECORD_COLUMNS, portfolio_view, record_rows, records_csv
 
 from .helpers import make_spec, started, tick
 

@@ -11,7 +11,7 @@ import sys
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.markets import load_rules
 from smartpf.store import PortfolioStore
 from smartpf_core import Engine, Fill, Snapshot, parse_settings
@@ -88,7 +88,7 @@ def test_own_setting_replayed_equals_what_it_made(tmp_path, datadir):
 def test_replay_of_a_life_up_to_the_data_end_is_exact(tmp_path, datadir):
     """With the life running to the last candle of the data, the replay of its own setting is the real thing."""
     from smartpf import paths
-    from smartpf.whatif import last_closes, life_of, outcome, replay
+    from smartpf.research.whatif import last_closes, life_of, outcome, replay
 
     engine = live_a_life(datadir, paths.DEFAULT_MARKETS)
     life = life_of(engine)

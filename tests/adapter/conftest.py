@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smartpf import paths
-from smartpf.replay.testing import run_freqtrade, running_replay
+from smartpf.replay.runner import run_freqtrade, running_replay
 
 STRATEGIES = paths.REPO_ROOT / "strategies"
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smartpf.adapter.statefile import export_path, read_state
-from smartpf.replay.testing import freqtrade_command, freqtrade_env
+from smartpf.replay.runner import freqtrade_command, freqtrade_env
 
 from .conftest import smartpf_config
 

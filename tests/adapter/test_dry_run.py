@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import before_shutdown, running_replay
+from smartpf.replay.runner import before_shutdown, running_replay
 
 from .dryrun import DryRun
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartpf.replay.testing import before_shutdown, running_replay
+from smartpf.replay.runner import before_shutdown, running_replay
 from tests.exchanges import DATA, problems
 
 from .dryrun import DryRun

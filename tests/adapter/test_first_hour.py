@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from smartpf import paths
-from smartpf.replay.testing import before_shutdown, freqtrade_command, freqtrade_env, running_replay
+from smartpf.replay.runner import before_shutdown, freqtrade_command, freqtrade_env, running_replay
 from tests.exchanges import DATA
 
 from .dryrun import free_port

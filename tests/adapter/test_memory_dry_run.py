@@ -16,7 +16,7 @@ import time
 import pytest
 
 from smartpf.adapter.statefile import export_path, legacy_path
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 
 from .dryrun import DryRun
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from smartpf.adapter.reconcile import owner_of, unknown_fills
-from smartpf.reconcile_cli import compare
+from smartpf.cli.reconcile import compare
 
 from .test_adapter_units import rebalancing_engine
 

@@ -25,7 +25,7 @@ import pytest
 from smartpf import paths
 from smartpf.cli import main
 from smartpf.markets import rules_from_ccxt_market
-from smartpf.replay.testing import run_freqtrade, running_replay
+from smartpf.replay.runner import run_freqtrade, running_replay
 from tests.exchanges import DATA
 
 from .conftest import smartpf_config

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import before_shutdown, running_replay
+from smartpf.replay.runner import before_shutdown, running_replay
 
 from .dryrun import DryRun
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 
 from ..pg import postgres  # noqa: F401 - the PostgreSQL server fixture
 from .dryrun import DryRun

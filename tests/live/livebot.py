@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smartpf import paths
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, ReplayExchange, before_shutdown, freqtrade_command
+from smartpf.replay.runner import REPLAY_LIVE_CONFIG, ReplayExchange, before_shutdown, freqtrade_command
 
 STRATEGIES = paths.REPO_ROOT / "strategies"
 

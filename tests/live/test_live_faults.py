@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import before_shutdown, running_replay
+from smartpf.replay.runner import before_shutdown, running_replay
 
 from ..replay.test_binance_accounts import client
 from .livebot import Ledger, LiveBot, finish, free_port

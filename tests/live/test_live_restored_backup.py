@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 
 from .livebot import Ledger, LiveBot, finish
 from .test_live_bot import BASKET, PAIRS, exchange_orders

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import ccxt
 import pytest
 
 from smartpf.replay.protocols import binance
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, running_replay
+from smartpf.replay.runner import REPLAY_LIVE_CONFIG, running_replay
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from smartpf.paths import DEFAULT_DATADIR
-from smartpf.replay.testing import freqtrade_command, run_freqtrade, running_replay
+from smartpf.replay.runner import freqtrade_command, run_freqtrade, running_replay
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ import time
 import ccxt
 import pytest
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 
 from .test_binance_accounts import client
 

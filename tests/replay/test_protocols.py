@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 from tests.exchanges import DATA
 
 H = 3_600_000
@@ -206,7 +206,7 @@ def test_xt_pages_cover_history_without_gap_or_overlap(fronts, start, limit):
 def test_the_protocol_configs_are_dry_run_and_point_every_url_here():
     import json
 
-    from smartpf.replay.testing import CONFIG_ADDRESS, PROTOCOL_CONFIGS
+    from smartpf.replay.runner import CONFIG_ADDRESS, PROTOCOL_CONFIGS
 
     for protocol, path in PROTOCOL_CONFIGS.items():
         config = json.loads(path.read_text())

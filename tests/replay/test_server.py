@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from smartpf.paths import DEFAULT_DATADIR
-from smartpf.replay.testing import running_replay
+from smartpf.replay.runner import running_replay
 
 
 @pytest.mark.parametrize("path, params, status, code", [

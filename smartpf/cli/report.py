@@ -13,9 +13,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .. import paths
-from .inputs import ReportInput
-from .sources import SourceError, bot_input, freqtrade_input
+from smartpf import paths
+from smartpf.reporting.inputs import ReportInput
+from smartpf.reporting.sources import SourceError, bot_input, freqtrade_input
 
 
 class ReportCommandError(Exception):
@@ -48,8 +48,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def emit(data: ReportInput, out: str, as_json: bool) -> int:
     """Write the folder; print the tables (or the JSON) and where the page is."""
-    from .totals import print_tables
-    from .write import ReportError, write_report
+    from smartpf.reporting.totals import print_tables
+    from smartpf.reporting.write import ReportError, write_report
 
     console = Console(stderr=True)
     try:
@@ -65,9 +65,9 @@ def emit(data: ReportInput, out: str, as_json: bool) -> int:
 
 
 def _bot(args: argparse.Namespace) -> ReportInput:
-    from ..configfile import ConfigError, load_configs
-    from ..portfolio_cli import _portfolio
-    from ..view import portfolio_view
+    from smartpf.cli.portfolio import _portfolio
+    from smartpf.cli.view import portfolio_view
+    from smartpf.configfile import ConfigError, load_configs
 
     try:
         config = load_configs(args.config)

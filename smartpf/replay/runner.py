@@ -2,7 +2,7 @@
 
 Usage::
 
-    from smartpf.replay.testing import running_replay
+    from smartpf.replay.runner import running_replay
 
     with running_replay(clock="replay", scenario={"flat": True, "events": [
             {"pair": "ETH/USDT", "at": "2m", "change_pct": 20}]}) as ex:

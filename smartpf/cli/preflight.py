@@ -14,9 +14,8 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from smartpf.configfile import ConfigError, load_configs
 from smartpf_core import check_config, investment_problems
-
-from .configfile import ConfigError, load_configs
 
 PLACEHOLDERS = ("", "change-me", "change-me-to-a-long-random-secret-string")
 
@@ -79,7 +78,7 @@ def check_exchange(config: Mapping[str, Any], spec: Any, report: Report, client:
     """What the exchange says, with the config's keys."""
     import ccxt
 
-    from .markets import DECIMAL_PLACES, TICK_SIZE, rules_from_ccxt_market
+    from smartpf.markets import DECIMAL_PLACES, TICK_SIZE, rules_from_ccxt_market
 
     name = (config.get("exchange") or {}).get("name")
     required = getattr(client, "requiredCredentials", {}) or {}
@@ -163,8 +162,8 @@ def check_permissions(client: Any, balance: Mapping[str, Any], report: Report) -
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
-    from .cli import UsageError
-    from .reconcile_cli import exchange_client
+    from smartpf.cli import UsageError
+    from smartpf.cli.reconcile import exchange_client
 
     try:
         config = load_configs(args.config)

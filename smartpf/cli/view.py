@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from smartpf.backtest.report import iso, iso_precise, tidy
 from smartpf_core import Engine
 from smartpf_core.records import RECORD_COLUMNS, OperationRecord, trade_rows
 from smartpf_core.triggers import next_proportional_time, next_scheduled_time
-
-from .report import iso, iso_precise, tidy
 
 FEE_WINDOW = 30 * 86400.0  # "fees paid in the last 30 days"
 

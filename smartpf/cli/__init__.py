@@ -17,17 +17,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smartpf import paths
+from smartpf.backtest import ftbacktest
+from smartpf.backtest.candles import CandleError, Timerange, candle_file, load_candles
+from smartpf.backtest.fastsim import ENGINES, EXECUTIONS, run_backtest
+from smartpf.backtest.report import backtest_summary, format_summary, write_records
+from smartpf.cli.portfolio import PortfolioCommandError
+from smartpf.cli.report import ReportCommandError, backtest_progress
+from smartpf.configfile import ConfigError, load_configs
+from smartpf.freqtrade_config import API_PORT, api_server, freqtrade_config
+from smartpf.markets import Markets, MarketsError, read_markets
 from smartpf_core import PRESETS, check_config, investment_problems, parse_settings
-
-from . import ftbacktest, paths
-from .candles import CandleError, Timerange, candle_file, load_candles
-from .configfile import ConfigError, load_configs
-from .fastsim import ENGINES, EXECUTIONS, run_backtest
-from .freqtrade_config import API_PORT, api_server, freqtrade_config
-from .markets import Markets, MarketsError, read_markets
-from .portfolio_cli import PortfolioCommandError
-from .report import backtest_summary, format_summary, write_records
-from .reporting.cli import ReportCommandError, backtest_progress
 
 BAD_INPUT = 2
 MARKETS_HELP = "exchange rules: a raw Binance exchangeInfo JSON or ccxt markets JSON (format recognised)"
@@ -156,8 +156,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _backtest_report(out: str, result: Any, summary: dict[str, Any], candles: Any, timeframe: str) -> dict[str, Any]:
     """``--report DIR``: the page and the PNGs of this run; the premium split joins the JSON summary."""
-    from .reporting.sources import from_state
-    from .reporting.write import ReportError, write_report
+    from smartpf.reporting.sources import from_state
+    from smartpf.reporting.write import ReportError, write_report
 
     data = from_state(result.engine.to_dict(), dict(summary), candles, timeframe,
                       "Smart Portfolio — core backtest", f"smartpf backtest ({summary['engine']} engine, "
@@ -424,8 +424,8 @@ def cmd_ft_backtest(args: argparse.Namespace) -> int:
         return ftbacktest.run(config, spec, args.datadir, args.markets, args.timerange, args.timeframe,
                               args.export_dir, args.report)
     except Exception as exc:
-        from .reporting.sources import SourceError
-        from .reporting.write import ReportError
+        from smartpf.reporting.sources import SourceError
+        from smartpf.reporting.write import ReportError
 
         if isinstance(exc, SourceError | ReportError):
             raise UsageError(str(exc)) from exc
@@ -515,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     ftbacktest.add_arguments(p)
     p.set_defaults(func=cmd_ft_backtest)
 
-    from . import portfolio_cli
+    from smartpf.cli import portfolio as portfolio_cli
 
     p = sub.add_parser("adopt", help="take a trade database's open trades as the portfolio (after a lost state)")
     portfolio_cli.add_arguments(p)
@@ -541,14 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="write them to FILE (default: print)")
     p.set_defaults(func=portfolio_cli.cmd_records)
 
-    from .reporting import cli as report_cli
+    from smartpf.cli import report as report_cli
 
     p = sub.add_parser("report", help="charts and totals of a bot (its trade database) or of a Freqtrade backtest "
                        "result, as DIR/report.html and PNGs")
     report_cli.add_arguments(p)
     p.set_defaults(func=report_cli.cmd_report)
 
-    from . import reconcile_cli
+    from smartpf.cli import reconcile as reconcile_cli
 
     p = sub.add_parser("reconcile", help="the exchange's balances, the trade database and the portfolio, compared")
     portfolio_cli.add_arguments(p)
@@ -560,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "last 2 minutes (its bot may be running)")
     p.set_defaults(func=reconcile_cli.cmd_reconcile)
 
-    from . import steer
+    from smartpf.cli import steering as steer
 
     p = sub.add_parser("add", help="invest AMOUNT more in the running portfolio (config edit + reload)")
     portfolio_cli.add_arguments(p)
@@ -598,21 +598,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=steer.cmd_terminate)
 
-    from . import sweep
+    from smartpf.research import sweep
 
     p = sub.add_parser("sweep", help="many settings x baskets x windows on the fast engine, in parallel; ranked")
     _config_arg(p)
     sweep.add_arguments(p, MARKETS_HELP)
     p.set_defaults(func=sweep.cmd_sweep)
 
-    from . import recommend
+    from smartpf.research import recommend
 
     p = sub.add_parser("recommend", help="rank settings for the config's basket over many windows, with the evidence")
     _config_arg(p)
     recommend.add_arguments(p, MARKETS_HELP)
     p.set_defaults(func=recommend.cmd_recommend)
 
-    from . import whatif
+    from smartpf.research import whatif
 
     p = sub.add_parser("whatif", help="the running portfolio's own life (start, deposits, withdrawals) replayed "
                        "under other settings, beside what it really made")
@@ -620,14 +620,14 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_arguments(p, MARKETS_HELP)
     p.set_defaults(func=whatif.cmd_whatif)
 
-    from . import study
+    from smartpf.research import study
 
     p = sub.add_parser("study", help="the rebalancing study: random baskets x settings x one-year windows -> "
                        "docs/research.md")
     study.add_arguments(p)
     p.set_defaults(func=study.cmd_study)
 
-    from . import preflight
+    from smartpf.cli import preflight
 
     p = sub.add_parser("preflight", help="before going live: settings, dry_run false, keys, REST API, exchange, "
                        "balance, minimums, key permissions")
@@ -635,7 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=preflight.cmd_preflight)
 
     try:
-        from .replay import cli as replay_cli
+        from smartpf.replay import cli as replay_cli
     except ImportError:
         replay_cli = None
     if replay_cli is not None:
@@ -663,8 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if _is_database_error(exc):
-            from .database import reason
-            from .portfolio_cli import OPENED
+            from smartpf.cli.portfolio import OPENED
+            from smartpf.database import reason
 
             where = f" {OPENED[0]}" if OPENED else ""
             print(f"smartpf {args.command}: the trade database{where} cannot be used: {reason(exc)}",

@@ -34,11 +34,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from smartpf.cli.portfolio import PortfolioCommandError, _open, check_bot
+from smartpf.configfile import ConfigError, environment_overrides, load_config_file, section_file
+from smartpf.database import shown
 from smartpf_core import check_config
-
-from .configfile import ConfigError, environment_overrides, load_config_file, section_file
-from .database import shown
-from .portfolio_cli import PortfolioCommandError, _open, check_bot
 
 CONFIRM_WITHIN = 90.0  # seconds for the bot to reload and save the change
 LOCK_WAIT = CONFIRM_WITHIN + 60.0  # seconds a command waits for another one on the same file to finish

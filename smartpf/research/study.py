@@ -3,7 +3,7 @@
 HodlBot's design (random portfolios, several rebalancing periods, premium over HODL), on the candles in
 ``--datadir`` and extended: random equal-weight baskets of 3–8 coins, each drawn among the coins with full
 data in its rolling one-year window (baskets are spread evenly over the windows), every period from 1h to
-90d and every threshold from 1 to 20 % (absolute and relative). The runs go through ``smartpf.sweep``
+90d and every threshold from 1 to 20 % (absolute and relative). The runs go through ``smartpf.research.sweep``
 (the same rows as ``smartpf sweep``); this module only draws the baskets and writes the report.
 The defaults are the full design; ``--baskets`` sets its size.
 """
@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paths
-from .candles import Timerange
-from .sweep import (
+from smartpf import paths
+from smartpf.backtest.candles import Timerange
+from smartpf.research.sweep import (
     SweepError,
     Window,
     add_parallel_arguments,
@@ -96,7 +96,7 @@ def draw_baskets(coins: Mapping[str, np.ndarray], windows: Sequence[Window], cou
 
 
 def run_study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from .markets import load_rules
+    from smartpf.markets import load_rules
 
     rules = load_rules(args.markets)
     timerange = Timerange.parse(args.timerange)
@@ -390,7 +390,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from .cli import UsageError
+    from smartpf.cli import UsageError
 
     if args.baskets < 1:
         raise UsageError(f"--baskets {args.baskets}: use 1 or more")

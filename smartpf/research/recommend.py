@@ -3,7 +3,7 @@
 One backtest's winner is luck as much as skill: the study (docs/research.md) finds no setting best in
 every year. So this ranks each setting by its *median* premium over HODL across every window of
 ``--days`` in the data, with the spread, the fees, the turnover and how often it beat HODL, and suggests
-one with that evidence, next to the config's own setting. Runs through ``smartpf.sweep``.
+one with that evidence, next to the config's own setting. Runs through ``smartpf.research.sweep``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from smartpf_core import PortfolioSpec, format_interval
-
-from . import paths
-from .candles import CandleError, Candles, Timerange, load_candles
-from .sweep import (
+from smartpf import paths
+from smartpf.backtest.candles import CandleError, Candles, Timerange, load_candles
+from smartpf.research.sweep import (
     Setting,
     SweepError,
     Window,
@@ -30,6 +28,7 @@ from .sweep import (
     print_ranking,
     rank,
 )
+from smartpf_core import PortfolioSpec, format_interval
 
 GRID = [Setting("proportional", t, "absolute") for t in (1, 2, 3, 5, 10)] + \
     [Setting("proportional", t, "relative") for t in (5, 10, 25)] + \
@@ -90,7 +89,7 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _load_spec, _pair_rules
+    from smartpf.cli import UsageError, _load_spec, _pair_rules
 
     config, spec = _load_spec(args.config)
     if not 1 <= args.days <= 3660:

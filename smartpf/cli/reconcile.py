@@ -30,9 +30,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .adapter.reconcile import unknown_fills
-from .portfolio_cli import PortfolioCommandError, _open
-from .report import tidy
+from smartpf.adapter.reconcile import unknown_fills
+from smartpf.backtest.report import tidy
+from smartpf.cli.portfolio import PortfolioCommandError, _open
 
 DIFFER = 3  # the exchange, the database and the portfolio differ (1 is an unexpected error, 2 bad input)
 
@@ -85,8 +85,8 @@ def dry_run_balances(config: Mapping[str, Any], stake: str) -> dict[str, float]:
 
 
 def _dry_run_steps(config: Mapping[str, Any], pairs: list[str]) -> dict[str, float]:
-    from . import paths
-    from .markets import MarketsError, read_markets
+    from smartpf import paths
+    from smartpf.markets import MarketsError, read_markets
 
     found = paths.markets_file(str((config.get("exchange") or {}).get("name") or ""))
     try:
@@ -217,9 +217,8 @@ def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], si
     when one of them has no open trade to go into."""
     from freqtrade.persistence import Trade
 
+    from smartpf.adapter import ftdoor, history
     from smartpf_core import Fill, Order
-
-    from .adapter import ftdoor, history
 
     by_pair: dict[str, list[dict]] = {}
     for o in orders:
@@ -263,12 +262,11 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
 
     from freqtrade.persistence import Trade
 
+    from smartpf.adapter import ftdoor
+    from smartpf.adapter.memory import open_amounts
+    from smartpf.cli.portfolio import bot_running, check_bot
     from smartpf_core import floor_to_step
     from smartpf_core.account import shortfalls
-
-    from .adapter import ftdoor
-    from .adapter.memory import open_amounts
-    from .portfolio_cli import bot_running, check_bot
 
     if engine is None:
         raise PortfolioCommandError(f"{url} holds no active portfolio: nothing to apply")
@@ -279,7 +277,7 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
         raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
                                     "running; stop it first (or pass --force)")
     # first what the database already holds of the operation under way (as the bot's first loop would book it)
-    from .adapter.reconcile import reconcile as book_from_database
+    from smartpf.adapter.reconcile import reconcile as book_from_database
 
     settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
                                  time.time(), engine.operation_started_at() or 0.0)

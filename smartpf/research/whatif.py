@@ -24,11 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from smartpf_core import Engine, Fill, MarketRules, PortfolioSpec, Snapshot, format_interval
-
-from . import paths
-from .candles import CandleError, Candles, Timerange, load_candles
-from .sweep import (
+from smartpf import paths
+from smartpf.backtest.candles import CandleError, Candles, Timerange, load_candles
+from smartpf.research.sweep import (
     DEFAULT_INTERVALS,
     DEFAULT_THRESHOLDS,
     Setting,
@@ -38,6 +36,7 @@ from .sweep import (
     parse_thresholds,
     settings_grid,
 )
+from smartpf_core import Engine, Fill, MarketRules, PortfolioSpec, Snapshot, format_interval
 
 _AMOUNT = re.compile(r"investment (raised|lowered) by ([0-9.eE+-]+)")
 
@@ -151,15 +150,15 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _pair_rules
-    from .portfolio_cli import _portfolio
+    from smartpf.cli import UsageError, _pair_rules
+    from smartpf.cli.portfolio import _portfolio
 
     url, store, row, engine = _portfolio(args)
     last_seen = _last_seen(store, row)
     spec = engine.spec
     config_tf = None
     try:
-        from .configfile import load_configs
+        from smartpf.configfile import load_configs
 
         config_tf = load_configs(args.config).get("timeframe")
     except Exception:  # noqa: BLE001 - the config was read once already by _portfolio

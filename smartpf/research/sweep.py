@@ -30,12 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smartpf import paths
+from smartpf.backtest.candles import CandleError, Timerange, load_candles
+from smartpf.backtest.fastsim import EXECUTIONS, run_backtest
+from smartpf.backtest.report import backtest_summary
 from smartpf_core import MarketRules, PortfolioSpec, parse_interval, parse_settings
-
-from . import paths
-from .candles import CandleError, Timerange, load_candles
-from .fastsim import EXECUTIONS, run_backtest
-from .report import backtest_summary
 
 BACKENDS = ("loky", "dask")
 DEFAULT_THRESHOLDS = "1,2,5,10"
@@ -452,7 +451,7 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _load_spec, _pair_rules, _timeframe
+    from smartpf.cli import UsageError, _load_spec, _pair_rules, _timeframe
 
     try:
         config, _ = _load_spec(args.config)

@@ -10,11 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from smartpf import paths
+from smartpf.backtest.report import format_summary
+from smartpf.replay.runner import run_freqtrade, running_replay
 from smartpf_core import PortfolioSpec
-
-from . import paths
-from .replay.testing import run_freqtrade, running_replay
-from .report import format_summary
 
 
 def replay_exchange_section(user: dict[str, Any], replay: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +67,8 @@ def run(config: dict[str, Any], spec: PortfolioSpec, datadir: str, markets: str,
 
 def _report(summary_file: str, datadir: str, out: str) -> None:
     """``--report DIR``: the same page as ``smartpf report --freqtrade-result``, before the folder goes."""
-    from .reporting.sources import freqtrade_input
-    from .reporting.write import write_report
+    from smartpf.reporting.sources import freqtrade_input
+    from smartpf.reporting.write import write_report
 
     result = write_report(freqtrade_input(summary_file, datadir), out)
     print(f"wrote {result['page']} and {len(result['pngs'])} PNGs", file=sys.stderr)

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from smartpf.configfile import ConfigError, load_configs
 from smartpf_core import Engine, parse_settings
-
-from .configfile import ConfigError, load_configs
 
 DRYRUN_DB = "sqlite:///tradesv3.dryrun.sqlite"  # Freqtrade's defaults (freqtrade/constants.py)
 LIVE_DB = "sqlite:///tradesv3.sqlite"
@@ -58,8 +57,8 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
 def _open(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
     """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
     nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
-    from .database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
-    from .store import PortfolioStore
+    from smartpf.database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
+    from smartpf.store import PortfolioStore
 
     config = load_config(args)
     real = resolve_db_url(config, args.db_url)
@@ -92,7 +91,7 @@ def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
 
 
 def shown_url(url: str) -> str:
-    from .database import shown
+    from smartpf.database import shown
 
     return shown(url)
 
@@ -101,8 +100,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     """Take the database's open trades as the portfolio: their amounts, the config's targets and investment."""
     from freqtrade.persistence import Trade
 
-    from .adapter.memory import highest_seq, open_amounts
-    from .store import new_portfolio_id
+    from smartpf.adapter.memory import highest_seq, open_amounts
+    from smartpf.store import new_portfolio_id
 
     config, url, store = _open(args)
     result = parse_settings(config)
@@ -258,8 +257,8 @@ def last_known_prices(engine: Engine) -> dict[str, tuple[float, float | None]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .report import tidy
-    from .view import format_view, portfolio_view
+    from smartpf.backtest.report import tidy
+    from smartpf.cli.view import format_view, portfolio_view
 
     config, _url, store, row, engine = _portfolio_and_config(args)
     view_row = store.view(row.id)
@@ -306,7 +305,7 @@ def _detail(key: str, value: Any) -> str:
 
 
 def cmd_records(args: argparse.Namespace) -> int:
-    from .view import record_rows, records_csv
+    from smartpf.cli.view import record_rows, records_csv
 
     since = None
     if args.since:
