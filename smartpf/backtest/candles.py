@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smartpf.errors import SmartpfError
 from smartpf_core.conventions import FREQTRADE
 
 
-class CandleError(Exception):
+class CandleError(SmartpfError):
     pass
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from smartpf.configfile import ConfigError, load_configs
+from smartpf.errors import UsageError
 from smartpf_core import Engine, parse_settings
 
 DRYRUN_DB = "sqlite:///tradesv3.dryrun.sqlite"  # Freqtrade's defaults (freqtrade/constants.py)
@@ -24,7 +25,7 @@ LIVE_DB = "sqlite:///tradesv3.sqlite"
 RUNNING_WITHIN = 120.0  # seconds: a portfolio saved this recently belongs to a bot that is probably running
 
 
-class PortfolioCommandError(Exception):
+class PortfolioCommandError(UsageError):
     """Bad input or a refusal: one message, exit code 2."""
 
 
@@ -44,6 +45,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", help="the trade database (default: as Freqtrade resolves it from the config)")
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    """adopt, reset, status, why, records and reconcile."""
+    p = sub.add_parser("adopt", help="take a trade database's open trades as the portfolio (after a lost state)")
+    add_arguments(p)
+    p.set_defaults(func=cmd_adopt)
+
+    p = sub.add_parser("reset", help="archive the portfolio of a trade database; the next start begins a new one")
+    add_arguments(p)
+    p.add_argument("--force", action="store_true", help="even if the bot seems to be running")
+    p.set_defaults(func=cmd_reset)
+
+    p = sub.add_parser("status", help="the portfolio: value, profit, HODL, each coin's actual vs target weight")
+    add_arguments(p)
+    p.add_argument("--json", action="store_true", help="the view as a JSON object")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("why", help="the latest reasons for not rebalancing, with their numbers")
+    add_arguments(p)
+    p.set_defaults(func=cmd_why)
+
+    p = sub.add_parser("records", help="the trading records: one row per filled order")
+    add_arguments(p)
+    p.add_argument("--since", help="only records at or after this ISO-8601 time")
+    p.add_argument("--csv", metavar="FILE", help="write them to FILE (default: print)")
+    p.set_defaults(func=cmd_records)
+
+    from smartpf.cli import reconcile
+
+    p = sub.add_parser("reconcile", help="the exchange's balances, the trade database and the portfolio, compared")
+    add_arguments(p)
+    p.add_argument("--json", action="store_true", help='{"coins": [{"coin", "exchange", "database", "state", '
+                   '"difference"}], "orphans": [...]}')
+    p.add_argument("--apply", action="store_true", help="take the account's amounts as the truth where it holds "
+                   "less than the portfolio (the bot stopped); a `diverged` bot then resumes")
+    p.add_argument("--force", action="store_true", help="with --apply: even if the portfolio was saved in the "
+                   "last 2 minutes (its bot may be running)")
+    p.set_defaults(func=reconcile.cmd_reconcile)
+
+
 OPENED: list[str] = []  # the database URL this command opened (cli names it when a query fails)
 
 
@@ -54,7 +94,7 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
         raise PortfolioCommandError(str(exc)) from exc
 
 
-def _open(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
+def open_store(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
     """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
     nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
     from smartpf.database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
@@ -103,7 +143,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     from smartpf.adapter.memory import highest_seq, open_amounts
     from smartpf.store import new_portfolio_id
 
-    config, url, store = _open(args)
+    config, url, store = open_store(args)
     result = parse_settings(config)
     if not result.ok:
         raise PortfolioCommandError("the smart_portfolio settings are not valid: " + "; ".join(result.lines()))
@@ -157,7 +197,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     """Archive the active portfolio with its records; the next start begins a new one."""
     from freqtrade.persistence import Trade
 
-    config, url, store = _open(args)
+    config, url, store = open_store(args)
     row = store.active()
     if row is None:
         leftover = Trade.get_trades_proxy(is_open=True)
@@ -194,13 +234,13 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
+def read_portfolio(args: argparse.Namespace) -> tuple[str, Any, Any, Engine]:
     _config, url, store, row, engine = _portfolio_and_config(args)
     return url, store, row, engine
 
 
 def _portfolio_and_config(args: argparse.Namespace) -> tuple[dict[str, Any], str, Any, Any, Engine]:
-    config, url, store = _open(args, read_only=True)
+    config, url, store = open_store(args, read_only=True)
     row = store.active()
     if row is None:
         archived = store.all()
@@ -277,7 +317,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_why(args: argparse.Namespace) -> int:
-    _url, store, row, engine = _portfolio(args)
+    _url, store, row, engine = read_portfolio(args)
     view_row = store.view(row.id)
     reasons = json.loads(view_row.reasons) if view_row else []
     if not reasons:
@@ -315,7 +355,7 @@ def cmd_records(args: argparse.Namespace) -> int:
             raise PortfolioCommandError(f"--since {args.since!r}: not an ISO-8601 time such as 2026-11-27T10:00Z"
                                         ) from exc
         since = (since if since.tzinfo else since.replace(tzinfo=UTC)).timestamp()
-    _url, _store, _row, engine = _portfolio(args)
+    _url, _store, _row, engine = read_portfolio(args)
     text = records_csv(record_rows(engine.records, since))
     if args.csv:
         Path(args.csv).write_text(text, encoding="utf-8")

@@ -162,8 +162,8 @@ def check_permissions(client: Any, balance: Mapping[str, Any], report: Report) -
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
-    from smartpf.cli import UsageError
     from smartpf.cli.reconcile import exchange_client
+    from smartpf.errors import UsageError
 
     try:
         config = load_configs(args.config)

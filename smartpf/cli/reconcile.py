@@ -32,7 +32,7 @@ from typing import Any
 
 from smartpf.adapter.reconcile import unknown_fills
 from smartpf.backtest.report import tidy
-from smartpf.cli.portfolio import PortfolioCommandError, _open
+from smartpf.cli.portfolio import PortfolioCommandError, open_store
 
 DIFFER = 3  # the exchange, the database and the portfolio differ (1 is an unexpected error, 2 bad input)
 
@@ -160,7 +160,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from freqtrade.persistence import Trade
 
     applying = bool(getattr(args, "apply", False))
-    config, url, store = _open(args, read_only=not applying)
+    config, url, store = open_store(args, read_only=not applying)
     row = store.active()
     engine = store.load(row) if row is not None else None
     pairs = list(engine.spec.pairs) if engine is not None else list((config.get("exchange") or {})

@@ -14,11 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from smartpf import paths
+from smartpf.errors import UsageError
 from smartpf.reporting.inputs import ReportInput
 from smartpf.reporting.sources import SourceError, bot_input, freqtrade_input
 
 
-class ReportCommandError(Exception):
+class ReportCommandError(UsageError):
     """Bad input: one line, exit code 2."""
 
 
@@ -65,7 +66,7 @@ def emit(data: ReportInput, out: str, as_json: bool) -> int:
 
 
 def _bot(args: argparse.Namespace) -> ReportInput:
-    from smartpf.cli.portfolio import _portfolio
+    from smartpf.cli.portfolio import read_portfolio
     from smartpf.cli.view import portfolio_view
     from smartpf.configfile import ConfigError, load_configs
 
@@ -76,7 +77,7 @@ def _bot(args: argparse.Namespace) -> ReportInput:
     timeframe = args.timeframe or config.get("timeframe")
     if not timeframe:
         raise ReportCommandError("--timeframe: not given and the config has no 'timeframe' (e.g. 1m, 5m, 1h)")
-    url, store, row, engine = _portfolio(args)
+    url, store, row, engine = read_portfolio(args)
     view_row = store.view(row.id)
     prices = json.loads(view_row.prices) if view_row else {}
     prices_at = view_row.prices_at if view_row else None

@@ -34,13 +34,54 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from smartpf.cli.portfolio import PortfolioCommandError, _open, check_bot
+from smartpf.cli.inputs import coins_arg, number_arg
+from smartpf.cli.portfolio import PortfolioCommandError, check_bot, open_store
+from smartpf.cli.portfolio import add_arguments as portfolio_arguments
 from smartpf.configfile import ConfigError, environment_overrides, load_config_file, section_file
 from smartpf.database import shown
 from smartpf_core import check_config
 
 CONFIRM_WITHIN = 90.0  # seconds for the bot to reload and save the change
 LOCK_WAIT = CONFIRM_WITHIN + 60.0  # seconds a command waits for another one on the same file to finish
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """add, withdraw, set and terminate."""
+    p = sub.add_parser("add", help="invest AMOUNT more in the running portfolio (config edit + reload)")
+    portfolio_arguments(p)
+    add_arguments(p)
+    p.add_argument("amount", metavar="AMOUNT", help="in the stake currency; bought towards the target weights")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("withdraw", help="take AMOUNT out of the running portfolio (config edit + reload)")
+    portfolio_arguments(p)
+    add_arguments(p)
+    p.add_argument("amount", metavar="AMOUNT",
+                   help="in the stake currency; idle cash first, then sold towards the targets")
+    p.set_defaults(func=cmd_withdraw)
+
+    p = sub.add_parser("set", help="set the portfolio's take-profit / stop-loss, threshold, interval or weights "
+                       "(config edit + reload)")
+    portfolio_arguments(p)
+    add_arguments(p)
+    p.add_argument("--take-profit", metavar="PCT", help="percent, or none")
+    p.add_argument("--stop-loss", metavar="PCT", help="percent, or none")
+    p.add_argument("--threshold", type=number_arg, metavar="T", help="rebalance at this deviation (proportional)")
+    p.add_argument("--threshold-type", choices=("absolute", "relative"),
+                   help="absolute: percentage points; relative: percent of each target")
+    p.add_argument("--interval", metavar="INTERVAL", help="rebalance on this schedule instead (scheduled), e.g. 1d")
+    p.add_argument("--weights", type=coins_arg, metavar="COIN=PCT,...",
+                   help="new target weights for the portfolio's coins, e.g. BTC=50,ETH=30,SOL=20")
+    p.set_defaults(func=cmd_set)
+
+    p = sub.add_parser("terminate", help="terminate the running portfolio, selling or keeping the coins")
+    portfolio_arguments(p)
+    add_arguments(p)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--sell", action="store_true", help="sell every coin to the stake currency")
+    how.add_argument("--keep", action="store_true", help="stop trading, keep the coins")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_terminate)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +187,7 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 def cmd_terminate(args: argparse.Namespace) -> int:
     how = "sell" if args.sell else "keep"
-    config, url, store = _open(args)
+    config, url, store = open_store(args)
     _row, engine = _running(config, url, store)
     held = ", ".join(f"{q:g} {p.split('/')[0]}" for p, q in sorted(engine.holdings.items()) if q > 0) or "no coin"
     if how == "sell":
@@ -228,7 +269,7 @@ def _change(args: argparse.Namespace, change: Any, said: str) -> int:
     named = _target_file(args)
     target = Path(os.path.realpath(named))  # a symlinked config: its target is written, the link stays
     with _exclusive(target):
-        config, url, store = _open(args)  # read under the lock: a change that finished before is seen
+        config, url, store = open_store(args)  # read under the lock: a change that finished before is seen
         row, engine = _running(config, url, store)
         in_force = engine.spec
         if "smart_portfolio" in environment_overrides():

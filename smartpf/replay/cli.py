@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from smartpf.errors import ReplayUsageError as UsageError  # a bad option: one line, exit 2
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
 from smartpf.replay.exchange.amounts import dec
 from smartpf.replay.exchange.clock import Clock, default_start, history_clock, iso, parse_iso, replay_clock
@@ -36,8 +37,6 @@ PROG = "smartpf replay"
 # --protocol: the exchange's REST API served; okx and xt are public endpoints only (dry-run).
 PROTOCOLS = {"binance": None, "okx": okx.OkxPublic, "xt": xt.XtPublic}
 
-class UsageError(ValueError):
-    """Bad command-line value: printed as one line, exit code 2."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the replay options (values are validated in :func:`run`, so errors stay one line)."""

@@ -14,6 +14,8 @@ import random
 import threading
 from dataclasses import dataclass
 
+from smartpf.errors import ReplaySetupError
+
 # Binance-shaped failure answers: (HTTP status, code, msg).
 FAILURES: tuple[tuple[int, int, str], ...] = (
     (500, -1001, "Internal error; unable to process your request. Please try again."),
@@ -31,7 +33,7 @@ ORDER_ERRORS: dict[str, tuple[int, int, str]] = {
 ORDER_PATH = "/api/v3/order"
 
 
-class FaultError(ValueError):
+class FaultError(ReplaySetupError):
     """A fault setting is out of range; the message names it and what is allowed."""
 
 

@@ -52,6 +52,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from smartpf.errors import ReplayError
 from smartpf.paths import REPO_ROOT, USER_DATA
 
 REPLAY_CONFIG = USER_DATA / "config.replay.json"
@@ -62,7 +63,7 @@ PROTOCOL_CONFIGS = {"binance": REPLAY_CONFIG, "okx": USER_DATA / "config.replay-
 CONFIG_ADDRESS = "127.0.0.1:8765"
 
 
-class ReplayStartError(RuntimeError):
+class ReplayStartError(ReplayError, RuntimeError):
     """The server did not print its readiness line in time; the message holds its stderr."""
 
 

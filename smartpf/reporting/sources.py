@@ -12,13 +12,14 @@ from typing import Any
 
 from smartpf.backtest.candles import CandleError, Candles, Timerange, load_candles
 from smartpf.backtest.report import iso
+from smartpf.errors import SmartpfError
 from smartpf_core import PortfolioSpec, parse_interval
 from smartpf_core.records import Hodl, OperationRecord
 
 from .inputs import ReportInput
 
 
-class SourceError(Exception):
+class SourceError(SmartpfError):
     """A source that cannot be read: one message naming the option and the value."""
 
 

@@ -89,9 +89,10 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from smartpf.cli import UsageError, _load_spec, _pair_rules
+    from smartpf.cli.inputs import load_spec, pair_rules
+    from smartpf.errors import UsageError
 
-    config, spec = _load_spec(args.config)
+    config, spec = load_spec(args.config)
     if not 1 <= args.days <= 3660:
         raise UsageError(f"--days {args.days}: use a window of 1 to 3660 days")
     if not 1 <= args.step <= 3660:
@@ -110,7 +111,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
                              f"(fetch more, or use a shorter --days)")
         plan = plan_sweep(config, {"yours": dict(spec.allocations)}, settings, windows,
                           Timerange(windows[0].start, windows[-1].stop), args.datadir, args.timeframe,
-                          lambda pairs, min_trade: _pair_rules(args.markets, pairs, min_trade))
+                          lambda pairs, min_trade: pair_rules(args.markets, pairs, min_trade))
         rows = execute(plan, args.backend, args.jobs, args.scheduler, progress=True)
     except (SweepError, CandleError) as exc:
         raise UsageError(str(exc)) from exc

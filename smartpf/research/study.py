@@ -390,7 +390,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from smartpf.cli import UsageError
+    from smartpf.errors import UsageError
 
     if args.baskets < 1:
         raise UsageError(f"--baskets {args.baskets}: use 1 or more")

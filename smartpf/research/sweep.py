@@ -34,6 +34,7 @@ from smartpf import paths
 from smartpf.backtest.candles import CandleError, Timerange, load_candles
 from smartpf.backtest.fastsim import EXECUTIONS, run_backtest
 from smartpf.backtest.report import backtest_summary
+from smartpf.errors import SmartpfError
 from smartpf_core import MarketRules, PortfolioSpec, parse_interval, parse_settings
 
 BACKENDS = ("loky", "dask")
@@ -43,7 +44,7 @@ TIMEFRAME_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1
                      "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400}
 
 
-class SweepError(Exception):
+class SweepError(SmartpfError):
     """Bad input to a sweep: one line, exit code 2 (the command line turns it into its UsageError)."""
 
 
@@ -451,11 +452,12 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from smartpf.cli import UsageError, _load_spec, _pair_rules, _timeframe
+    from smartpf.cli.inputs import chosen_timeframe, load_spec, pair_rules
+    from smartpf.errors import UsageError
 
     try:
-        config, _ = _load_spec(args.config)
-        timeframe = _timeframe(args, config)
+        config, _ = load_spec(args.config)
+        timeframe = chosen_timeframe(args, config)
         timerange = Timerange.parse(args.timerange)
         settings = settings_grid(parse_thresholds(args.thresholds), parse_threshold_types(args.threshold_types),
                                  parse_intervals(args.intervals, timeframe))
@@ -466,7 +468,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if args.jobs == 0 or args.jobs < -1:
             raise SweepError(f"--jobs {args.jobs}: use a number of workers of 1 or more, or -1 for every core")
         plan = plan_sweep(config, baskets, settings, windows, timerange, args.datadir, timeframe,
-                          lambda pairs, min_trade: _pair_rules(args.markets, pairs, min_trade), args.execution)
+                          lambda pairs, min_trade: pair_rules(args.markets, pairs, min_trade), args.execution)
     except (SweepError, CandleError) as exc:
         raise UsageError(str(exc)) from exc
     for note in plan.skipped:

@@ -150,10 +150,11 @@ def add_arguments(p: argparse.ArgumentParser, markets_help: str) -> None:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from smartpf.cli import UsageError, _pair_rules
-    from smartpf.cli.portfolio import _portfolio
+    from smartpf.cli.inputs import pair_rules
+    from smartpf.cli.portfolio import read_portfolio
+    from smartpf.errors import UsageError
 
-    url, store, row, engine = _portfolio(args)
+    url, store, row, engine = read_portfolio(args)
     last_seen = _last_seen(store, row)
     spec = engine.spec
     config_tf = None
@@ -161,7 +162,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         from smartpf.configfile import load_configs
 
         config_tf = load_configs(args.config).get("timeframe")
-    except Exception:  # noqa: BLE001 - the config was read once already by _portfolio
+    except Exception:  # noqa: BLE001 - the config was read once already by read_portfolio
         config_tf = None
     timeframe = args.timeframe or config_tf
     if not timeframe:
@@ -170,7 +171,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         settings = settings_grid(parse_thresholds(args.thresholds), parse_threshold_types(args.threshold_types),
                                  parse_intervals(args.intervals, timeframe))
         life = life_of(engine)
-        rules = _pair_rules(args.markets, spec.pairs, spec.min_trade)
+        rules = pair_rules(args.markets, spec.pairs, spec.min_trade)
         start = datetime.fromtimestamp(life.start, tz=UTC)
         candles = load_candles(args.datadir, list(spec.pairs), timeframe,
                                Timerange(start.replace(second=0, microsecond=0), None))

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange import simulator as sim_mod
 from smartpf.replay.exchange.amounts import dec, fmt8
 from smartpf.replay.exchange.data import PairData
@@ -41,7 +42,7 @@ DEPTH_MAX = 5000
 NUMBER_RANGE = "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'"
 
 
-class BinanceError(Exception):
+class BinanceError(VenueError):
     def __init__(self, status: int, code: int, msg: str) -> None:
         super().__init__(msg)
         self.status, self.code, self.msg = status, code, msg

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market
 from smartpf.replay.protocols.public import candle_fields, raw_markets, select_candles
@@ -32,7 +33,7 @@ HK_BARS = {"6H", "12H", "1D", "2D", "3D", "5D", "1W", "1M", "3M"}
 FAULT_CODES = {429: "50011", 503: "50001"}
 
 
-class OkxError(Exception):
+class OkxError(VenueError):
     def __init__(self, code: str, msg: str, status: int = 400) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status = code, msg, status

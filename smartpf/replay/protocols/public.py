@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from smartpf.errors import ReplaySetupError
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market, Rows, fmt
 
@@ -30,7 +31,7 @@ class PublicFront(Protocol):
         """A replay fault (outage, injected failure) in the exchange's error shape."""
 
 
-class ProtocolSetupError(ValueError):
+class ProtocolSetupError(ReplaySetupError):
     """The markets file cannot back this protocol; the message names the option and what is needed."""
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market, fmt
 from smartpf.replay.protocols.public import candle_fields, raw_markets, select_candles
@@ -28,7 +29,7 @@ KLINE_MAX, DEPTH_MAX = 1000, 500
 INTERVALS = {"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"}
 
 
-class XtError(Exception):
+class XtError(VenueError):
     def __init__(self, mc: str, status: int = 400) -> None:
         super().__init__(mc)
         self.mc, self.status = mc, status
