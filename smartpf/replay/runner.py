@@ -1,4 +1,5 @@
-"""Start the real replay exchange as a subprocess, for tests and scripts.
+"""Start the real replay exchange as a subprocess, and freqtrade against it: ``smartpf ft-backtest`` runs
+its backtests this way, and so do the tests, the benchmarks and scripts.
 
 Usage::
 

@@ -3,6 +3,7 @@
 import pytest
 
 from smartpf.replay.faults import FaultError, Faults
+from smartpf.replay.protocols.binance import BinancePublic
 
 
 def test_fail_rate_is_seeded_and_close_to_the_rate():
@@ -13,7 +14,8 @@ def test_fail_rate_is_seeded_and_close_to_the_rate():
     failures = [d for d in draws_a if d is not None]
     assert 0.15 < len(failures) / 2000 < 0.25
     assert {f.status for f in failures} == {500, 503, 429}
-    assert all(f.code < 0 and f.msg for f in failures)
+    # each in Binance's words (the default front's): a negative code and a message
+    assert all(BinancePublic.error_body(f.status, f.code, f.msg)["code"] < 0 and f.msg for f in failures)
     assert a.snapshot()["failures_injected"] == len(failures)
 
 

@@ -25,6 +25,7 @@ from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market, fmt
 from smartpf.replay.exchange.orders import Order, Trade
 from smartpf.replay.exchange.simulator import ExchangeSimulator, Rejected
+from smartpf.replay.protocols import front
 from smartpf.replay.protocols.wire import dumps
 
 # The credentials written in user_data/config.replay-live.json: accepted when none are given.
@@ -52,6 +53,9 @@ def mandatory(name: str) -> BinanceError:
     return BinanceError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
+# The plumbing's error kinds (protocols.front) as Binance's codes.
+KIND_CODES = {front.MALFORMED: -1100, front.UNAUTHORIZED: -2015, front.UNKNOWN: -1000, front.INTERNAL: -1001,
+              front.OVERLOADED: -1008, front.RATE_LIMIT: -1003, front.TIMESTAMP: -1021}
 INVALID_KEY = BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
 
 # simulator rejection -> (status, code, text); FILTER_FAILURE formats the filter's name
@@ -78,6 +82,30 @@ def is_private(path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------- public market data
+class BinancePublic:
+    """Binance's public API as a :class:`~smartpf.replay.protocols.front.Front` (the default ``--protocol``)."""
+
+    name = "binance"
+
+    def __init__(self, market: Market, markets_file: object = None) -> None:
+        self.market = market
+
+    @staticmethod
+    def is_private(path: str) -> bool:
+        return is_private(path)
+
+    def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
+        try:
+            return public(self.market, method, path, q, now)
+        except LookupError:
+            return None
+
+    @staticmethod
+    def error_body(status: int, code: object, msg: str) -> dict:
+        """The plumbing's neutral kinds as Binance's codes; Binance's own codes pass through."""
+        return {"code": KIND_CODES.get(code, code) if isinstance(code, str) else code, "msg": msg}
+
+
 def public(m: Market, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, bytes]:
     """Answer a public market-data request; LookupError for a path Binance does not have here."""
     if is_private(path):
@@ -230,6 +258,15 @@ class BinanceSpot:
         self.sim = sim
         self.api_key = api_key
         self.api_secret = api_secret.encode()
+
+    # the server's questions (see protocols.signed.SignedFront) --------------------------
+    @staticmethod
+    def is_private(path: str) -> bool:
+        return is_private(path)
+
+    @staticmethod
+    def is_placement(method: str, path: str) -> bool:
+        return method == "POST" and path == "/api/v3/order"
 
     # authentication -------------------------------------------------------------------
     def authenticate(self, query: str, body: str, headers: Mapping[str, str], server_ms: int) -> dict[str, str]:

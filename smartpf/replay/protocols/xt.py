@@ -57,6 +57,11 @@ class XtPublic:
 
     error_body = staticmethod(error_body)
 
+    @staticmethod
+    def is_private(path: str) -> bool:
+        """Its signed API is not served here: every path is public (an unknown one is a 404)."""
+        return False
+
     def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
         if method not in ("GET", "HEAD"):
             return None
