@@ -1,6 +1,6 @@
 """The sweep's throughput: runs per second through joblib with 1 and 2 loky workers (and in-process, no joblib).
 
-The design: 3 baskets of the shared 1h BTC, ETH, ADA, XRP candles of 2021 (tests/datasets.py lists them) ×
+The design: 3 baskets of the shared 1h BTC, ETH, ADA, XRP candles of 2021 (tests/support/datasets.py lists them) ×
 rolling 90-day windows every 30 days × 6 settings (thresholds 1, 2, 5, 10 points; every 1d, 7d), run through
 the same ``plan_sweep`` / ``execute`` as ``smartpf sweep``. Wall time from the planned cells to the rows
 (candle loading excluded, worker start-up included). The machine may be shared: the best of --repeat

@@ -13,8 +13,7 @@ import time
 import pytest
 
 from smartpf.replay.runner import running_replay
-
-from .livebot import Ledger, LiveBot, finish, prices
+from tests.support.livebot import Ledger, LiveBot, finish, prices
 
 pytestmark = pytest.mark.e2e
 PAIRS = ["BTC/USDT", "ETH/USDT"]
