@@ -1,6 +1,6 @@
 """``smartpf replay``: argument parsing, validation with one-line messages, and the serve loop.
 
-``smartpf/cli.py`` calls :func:`add_arguments` and :func:`run` for its ``replay`` subcommand;
+``smartpf/cli/replay.py`` registers :func:`add_arguments` and :func:`run` as the ``replay`` command;
 ``python -m smartpf.replay`` does the same on its own.
 """
 
