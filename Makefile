@@ -37,15 +37,15 @@ core-wheel: venv
 	$(BIN)/python packaging/core/build.py --out dist
 
 # On a clone without ../shared: fetch exactly the candles and exchange rules the tests (and the demo) read,
-# listed in tests/datasets.py, from EXCHANGE_API with freqtrade download-data. A no-op beside ../shared.
+# listed in tests/support/datasets.py, from EXCHANGE_API with freqtrade download-data. A no-op beside ../shared.
 data: venv
 	@if [ -d $(SHARED)/data/binance ] && [ -f $(SHARED)/markets/binance-exchangeInfo-spot-usdt.json ]; then \
 	  echo "make data: using the shared data in $(SHARED), nothing to fetch"; else \
-	  $(BIN)/python -m tests.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
+	  $(BIN)/python -m tests.support.datasets --exchange-api $(EXCHANGE_API) --datadir $(DATADIR) --markets $(MARKETS); fi
 
 # System packages the tests need (make test runs this first; installing needs root, as in CI): Chromium for the
-# report's browser test (tests/test_report_browser.py), and a PostgreSQL server that the PostgreSQL tests start
-# themselves on a free port (tests/pg.py). Installs only what is missing.
+# report's browser test (tests/unit/test_report_browser.py), and a PostgreSQL server that the PostgreSQL tests start
+# themselves on a free port (tests/support/pg.py). Installs only what is missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from smartpf import paths
-from smartpf.candles import Timerange, load_candles
-from smartpf.fastsim import run_backtest
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import run_backtest
 from smartpf_core import Engine, actual_weights, largest_drift, parse_settings
 from smartpf_core.simulate import trade_tick
 

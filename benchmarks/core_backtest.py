@@ -12,7 +12,7 @@ import statistics
 import time
 
 from smartpf import paths
-from smartpf.candles import Timerange, load_candles
+from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.markets import load_rules
 from smartpf_core import parse_settings, simulate
 

@@ -1,5 +1,5 @@
-"""Both engines on every real-data case of the fast-vs-step tests (tests/test_fastsim.py REAL and
-tests/test_fastsim_blocked.py CASES, next-candle): the fast engine is never slower. Best of 3 runs each.
+"""Both engines on every real-data case of the fast-vs-step tests (tests/unit/test_fastsim.py REAL and
+tests/unit/test_fastsim_blocked.py CASES, next-candle): the fast engine is never slower. Best of 3 runs each.
 
 Run: .venv/bin/python benchmarks/fast_cases.py
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from smartpf import paths  # noqa: E402
-from smartpf.candles import Timerange, load_candles  # noqa: E402
-from smartpf.fastsim import run_backtest  # noqa: E402
+from smartpf.backtest.candles import Timerange, load_candles  # noqa: E402
+from smartpf.backtest.fastsim import run_backtest  # noqa: E402
 from smartpf.markets import load_rules  # noqa: E402
-from tests.test_fastsim import REAL, spec_of  # noqa: E402
-from tests.test_fastsim_blocked import CASES  # noqa: E402
+from tests.unit.test_fastsim import REAL, spec_of  # noqa: E402
+from tests.unit.test_fastsim_blocked import CASES  # noqa: E402
 
 
 def main() -> None:

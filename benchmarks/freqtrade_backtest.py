@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from smartpf import paths
-from smartpf.replay.testing import run_freqtrade, running_replay
+from smartpf.replay.runner import run_freqtrade, running_replay
 
 HERE = Path(__file__).resolve().parent
 PAIRS = ["BTC/USDT", "ETH/USDT", "BNB/USDT", "SOL/USDT", "XRP/USDT"]

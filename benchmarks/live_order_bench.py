@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ccxt  # noqa: E402
 
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, running_replay  # noqa: E402
+from smartpf.replay.runner import REPLAY_LIVE_CONFIG, running_replay  # noqa: E402
 
 BASELINE_P99_MS = 20.0
 

@@ -13,8 +13,8 @@ import argparse
 import statistics
 
 from smartpf import paths
-from smartpf.candles import Timerange, load_candles
-from smartpf.fastsim import run_backtest
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import run_backtest
 from smartpf.markets import load_rules
 from smartpf_core import parse_settings
 from smartpf_core.records import trade_rows

@@ -23,8 +23,8 @@ import argparse
 import statistics
 
 from smartpf import paths
-from smartpf.candles import Timerange, load_candles
-from smartpf.fastsim import simulate_fast
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import simulate_fast
 from smartpf.markets import load_rules
 from smartpf_core import parse_settings
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from smartpf.replay.testing import running_replay  # noqa: E402
+from smartpf.replay.runner import running_replay  # noqa: E402
 
 ENDPOINTS = {
     "klines 1m x500": "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=500",

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from smartpf import paths
-from smartpf.candles import Timerange, load_candles
-from smartpf.fastsim import run_backtest
+from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.backtest.fastsim import run_backtest
+from smartpf.backtest.report import backtest_summary
 from smartpf.markets import load_rules
-from smartpf.report import backtest_summary
 from smartpf.reporting.sources import from_state
 from smartpf.reporting.write import write_report
 from smartpf_core import parse_settings

@@ -1,6 +1,6 @@
 """The sweep's throughput: runs per second through joblib with 1 and 2 loky workers (and in-process, no joblib).
 
-The design: 3 baskets of the shared 1h BTC, ETH, ADA, XRP candles of 2021 (tests/datasets.py lists them) ×
+The design: 3 baskets of the shared 1h BTC, ETH, ADA, XRP candles of 2021 (tests/support/datasets.py lists them) ×
 rolling 90-day windows every 30 days × 6 settings (thresholds 1, 2, 5, 10 points; every 1d, 7d), run through
 the same ``plan_sweep`` / ``execute`` as ``smartpf sweep``. Wall time from the planned cells to the rows
 (candle loading excluded, worker start-up included). The machine may be shared: the best of --repeat
@@ -15,9 +15,9 @@ import argparse
 import time
 
 from smartpf import paths
-from smartpf.candles import Timerange
+from smartpf.backtest.candles import Timerange
 from smartpf.markets import load_rules
-from smartpf.sweep import Plan, execute, parse_windows, plan_sweep, run_cell, settings_grid
+from smartpf.research.sweep import Plan, execute, parse_windows, plan_sweep, run_cell, settings_grid
 
 BASKETS = {"btc-eth": {"BTC": 50, "ETH": 50}, "four": {"BTC": 25, "ETH": 25, "ADA": 25, "XRP": 25},
            "alts": {"ETH": 40, "ADA": 30, "XRP": 30}}

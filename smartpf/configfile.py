@@ -16,10 +16,12 @@ from typing import Any
 
 import rapidjson
 
+from smartpf.errors import SmartpfError
+
 PARSE_MODE = rapidjson.PM_COMMENTS | rapidjson.PM_TRAILING_COMMAS
 
 
-class ConfigError(Exception):
+class ConfigError(SmartpfError):
     """A config file that cannot be read; the message names the file and what is wrong."""
 
 

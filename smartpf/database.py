@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from smartpf.errors import SmartpfError
+
 POSTGRES_EXTRA = "pip install 'smartpf[postgres]'"
 
 
-class DatabaseError(Exception):
+class DatabaseError(SmartpfError):
     """The trade database cannot be used; the message names it (without a password) and why."""
 
 

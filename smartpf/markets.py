@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from smartpf.errors import SmartpfError
 from smartpf_core import MarketRules
 
 TICK_SIZE = "TICK_SIZE"
@@ -37,7 +38,7 @@ EXCHANGE_INFO = "binance-exchangeInfo"
 CCXT = "ccxt-markets"
 
 
-class MarketsError(Exception):
+class MarketsError(SmartpfError):
     pass
 
 

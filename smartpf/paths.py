@@ -2,7 +2,7 @@
 
 The project is developed with a read-only ``shared/`` folder beside the repository (real Binance
 candles and a real exchangeInfo snapshot); ``SMARTPF_SHARED`` overrides its place. A clone without it
-uses what ``make data`` fetched into ``user_data/data`` (see tests/datasets.py). The Makefile's
+uses what ``make data`` fetched into ``user_data/data`` (see tests/support/datasets.py). The Makefile's
 DATADIR and MARKETS resolve the same way.
 """
 

@@ -26,6 +26,7 @@ from sqlalchemy import DateTime, Float, Integer, String, Text, func, inspect, se
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from smartpf.errors import SmartpfError
 from smartpf_core import Engine
 from smartpf_core.portfolio import migrate_state
 from smartpf_core.records import OperationRecord
@@ -88,11 +89,11 @@ class RunRow(Base):
 REASONS_KEPT = 10
 
 
-class StoreError(Exception):
+class StoreError(SmartpfError):
     """The stored portfolio cannot be read; the message names the portfolio and the database."""
 
 
-class SaveError(Exception):
+class SaveError(SmartpfError):
     """A write did not reach the database (disk full, locked, unreachable). The store's session is rolled back
     and usable: what was not saved is written again by the next save."""
 

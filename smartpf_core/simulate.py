@@ -31,7 +31,7 @@ def trade_tick(engine: Engine, now: float, prices: Mapping[str, float], fee: flo
     """One tick of a backtest: step the engine and fill its orders at ``prices`` (the candle's open).
 
     With ``same_candle``, an operation that sent orders is stepped again at the same tick and prices, so its
-    next phase fills on this candle too. Shared by this simulator and the fast one (``smartpf.fastsim``).
+    next phase fills on this candle too. Shared by this simulator and the fast one (``smartpf.backtest.fastsim``).
     """
     snap = Snapshot(now, prices)
     decision = engine.step(snap)

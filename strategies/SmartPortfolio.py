@@ -204,7 +204,7 @@ class SmartPortfolio(IStrategy):
 
     def _rejected(self, text: str, problems: list[str]) -> None:
         """A reload the bot refused: logged, told, and saved with the change's generation, so that the command
-        that asked for this change (smartpf.steer) knows it is about its own change."""
+        that asked for this change (smartpf.cli.steering) knows it is about its own change."""
         section = self.config.get("smart_portfolio")
         generation = section.get("generation") if isinstance(section, dict) else None
         if self._store is not None and self._row is not None:

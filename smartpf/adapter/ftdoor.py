@@ -15,7 +15,7 @@
 Each mechanism is checked against the Freqtrade installed (the version it was written for, and the
 source line it depends on). When an upgrade changes one, the door falls back to the slower but
 correct path (keep the copy; leave position adjustment on) and says so once in the log.
-``tests/adapter/test_freqtrade_internals.py`` fails loudly on such an upgrade.
+``tests/unit/test_freqtrade_internals.py`` fails loudly on such an upgrade.
 """
 
 from __future__ import annotations

@@ -26,12 +26,13 @@ from typing import Any
 from smartpf.adapter import client_ids, ftdoor
 from smartpf.adapter.orphans import WINDOW
 from smartpf.adapter.statefile import StateFileError, export_path, read_state
+from smartpf.errors import SmartpfError
 from smartpf_core import Engine
 
 RESOLVE = "smartpf reconcile -c CONFIG --apply"
 
 
-class HistoryUnreadable(Exception):
+class HistoryUnreadable(SmartpfError):
     """The exchange's orders cannot be read at start, so the database cannot be checked against them."""
 
 

@@ -14,8 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from smartpf.errors import SmartpfError
 
-class StateFileError(ValueError):
+
+class StateFileError(SmartpfError, ValueError):
     """A state file that cannot be read; the message names the file."""
 
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from smartpf.report import summary_dict
+from smartpf.backtest.report import summary_dict
 from smartpf_core import Engine
 from smartpf_core.metrics import ValueTracker
 

@@ -1,9 +1,9 @@
 """``smartpf serve``: the portfolio page. Rendered on the server (FastAPI, Jinja2, uvicorn); it reads the trade
 database as ``smartpf status / why / records / report`` do and steers the bot through the steering commands'
-own checked path (``smartpf.steer``). ``status``, ``why`` and ``records`` read its JSON API with ``--url``.
+own checked path (``smartpf.cli.steering``). ``status``, ``why`` and ``records`` read its JSON API with ``--url``.
 
 Modules: ``serve`` (the command), ``app`` (the routes), ``guard`` (password, CSRF, host), ``reads`` (the
-figures, through the status, records and report code), ``actions`` (the forms, through ``smartpf.steer``),
+figures, through the status, records and report code), ``actions`` (the forms, through ``smartpf.cli.steering``),
 ``remote`` (``--url`` for the CLI).
 """
 

@@ -1,4 +1,4 @@
-"""The page's forms, carried out by the steering commands themselves (``smartpf.steer``: the lock, the check
+"""The page's forms, carried out by the steering commands themselves (``smartpf.cli.steering``: the lock, the check
 through the core, the next generation, the atomic write with its backup, the reload, the confirmation from the
 database, the restore on refusal). The page only turns form fields into the commands' arguments and shows
 what the command said."""
@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import steer
-from ..portfolio_cli import PortfolioCommandError
+from smartpf.cli import steering as steer
+from smartpf.cli.portfolio import PortfolioCommandError
+
 from .reads import DB_LOCK, Source, database_problem, release_session
 
 ACTION_LOCK = threading.Lock()  # one change at a time from this page (steer's file lock covers other processes)

@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from ..portfolio_cli import PortfolioCommandError
-from ..view import records_csv
+from smartpf.cli.portfolio import PortfolioCommandError
+from smartpf.cli.view import records_csv
+
 from .actions import KINDS, Steering
 from .guard import REALM, Guard
 from .reads import ReadError, Snapshot, Source
@@ -171,13 +172,13 @@ def page_context(snap: Snapshot, chart: str) -> dict[str, Any]:
 
 def _reason(reason: dict[str, Any]) -> dict[str, str]:
     """A reason as ``smartpf why`` words it: its time, code, message and numbers."""
-    from ..portfolio_cli import _detail
+    from smartpf.cli.portfolio import detail_text
 
     at = reason.get("at")
     numbers = {k: v for k, v in (reason.get("details") or {}).items() if isinstance(v, int | float | str)}
     return {"when": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(at, int | float)
             else "?", "code": str(reason.get("code")), "message": str(reason.get("message")),
-            "details": ", ".join(f"{k}={_detail(k, v)}" for k, v in numbers.items())}
+            "details": ", ".join(f"{k}={detail_text(k, v)}" for k, v in numbers.items())}
 
 
 def _age(moment: str | None, now: float) -> str | None:

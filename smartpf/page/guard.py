@@ -14,12 +14,14 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
+from smartpf.errors import SmartpfError
+
 PASSWORD_ENV = "SMARTPF_PAGE_PASSWORD"
 LOOPBACK_NAMES = ("localhost",)
 REALM = 'Basic realm="smartpf", charset="UTF-8"'
 
 
-class GuardError(Exception):
+class GuardError(SmartpfError):
     """The page cannot be served safely as asked: one line, exit code 2."""
 
 

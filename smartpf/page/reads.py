@@ -11,15 +11,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..portfolio_cli import PortfolioCommandError, _portfolio_and_config, parse_since, status_view, why_of
-from ..report import tidy
-from ..view import record_rows
+from smartpf.backtest.report import tidy
+from smartpf.cli.portfolio import PortfolioCommandError, parse_since, portfolio_and_config, status_view, why_of
+from smartpf.cli.view import record_rows
+from smartpf.errors import SmartpfError
 
 DB_LOCK = threading.RLock()
 CHART_EVERY = 300.0  # seconds: the chart is rebuilt after a new record, else at most this often
 
 
-class ReadError(Exception):
+class ReadError(SmartpfError):
     """The database cannot be read (missing, corrupt, locked): one message, shown on the page."""
 
 
@@ -55,7 +56,7 @@ class Source:
         after = parse_since(since)
         with DB_LOCK:
             try:
-                config, _url, store, row, engine = _portfolio_and_config(self.args())
+                config, _url, store, row, engine = portfolio_and_config(self.args())
             except PortfolioCommandError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a database error: one line, as the CLI says it
@@ -83,15 +84,15 @@ class Source:
     def _render_chart(self) -> str:
         from markupsafe import escape
 
-        from ..reporting.charts import build_charts
-        from ..reporting.cli import ReportCommandError, _bot
-        from ..reporting.premium import premium_split
-        from ..reporting.series import rebuild
-        from ..reporting.sources import SourceError
+        from smartpf.cli.report import ReportCommandError, bot_report_input
+        from smartpf.reporting.charts import build_charts
+        from smartpf.reporting.premium import premium_split
+        from smartpf.reporting.series import rebuild
+        from smartpf.reporting.sources import SourceError
 
         with DB_LOCK:
             try:
-                data = _bot(self.args(datadir=self.datadir, timeframe=self.timeframe))
+                data = bot_report_input(self.args(datadir=self.datadir, timeframe=self.timeframe))
             except (ReportCommandError, SourceError, PortfolioCommandError) as exc:
                 return f'<p class="note">No chart: {escape(str(exc))}.</p>'
             except Exception as exc:  # noqa: BLE001
@@ -105,8 +106,8 @@ class Source:
 
 
 def database_problem(exc: BaseException) -> str:
-    from ..database import reason
-    from ..portfolio_cli import OPENED
+    from smartpf.cli.portfolio import OPENED
+    from smartpf.database import reason
 
     if isinstance(exc, PortfolioCommandError):
         return str(exc)

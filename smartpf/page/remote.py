@@ -16,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..portfolio_cli import PortfolioCommandError, why_lines
-from ..view import format_view, records_csv
+from smartpf.cli.portfolio import PortfolioCommandError, why_lines
+from smartpf.cli.view import format_view, records_csv
+
 from .guard import PASSWORD_ENV, page_password
 
 TIMEOUT = 150.0  # seconds: the page answers after a change it is applying (up to steer's confirmation time)

@@ -7,9 +7,10 @@ import argparse
 import socket
 import sys
 
-from .. import paths
-from ..portfolio_cli import PortfolioCommandError, load_config
-from ..portfolio_cli import add_arguments as portfolio_arguments
+from smartpf import paths
+from smartpf.cli.portfolio import PortfolioCommandError, load_config
+from smartpf.cli.portfolio import add_arguments as portfolio_arguments
+
 from .guard import PASSWORD_ENV, GuardError, check_listen, page_password
 
 DEFAULT_PORT = 8090

@@ -1,6 +1,6 @@
 """``smartpf replay``: argument parsing, validation with one-line messages, and the serve loop.
 
-``smartpf/cli.py`` calls :func:`add_arguments` and :func:`run` for its ``replay`` subcommand;
+``smartpf/cli/replay.py`` registers :func:`add_arguments` and :func:`run` as the ``replay`` command;
 ``python -m smartpf.replay`` does the same on its own.
 """
 
@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from smartpf.errors import ReplayUsageError as UsageError  # a bad option: one line, exit 2
 from smartpf.paths import DEFAULT_DATADIR, DEFAULT_MARKETS
 from smartpf.replay.exchange.amounts import dec
 from smartpf.replay.exchange.clock import Clock, default_start, history_clock, iso, parse_iso, replay_clock
@@ -37,8 +38,6 @@ PROG = "smartpf replay"
 # --protocol: the exchange's REST API served (public; with --accounts also its signed spot API).
 PROTOCOLS = {"binance": None, "okx": okx.OkxPublic, "xt": xt.XtPublic}
 
-class UsageError(ValueError):
-    """Bad command-line value: printed as one line, exit code 2."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the replay options (values are validated in :func:`run`, so errors stay one line)."""

@@ -1,8 +1,11 @@
 """Fault injection: random failures, latency, outage and frozen prices, switchable at run time; and the
-faults of order placement (POST /api/v3/order), where the exchange may act although the bot hears
+faults of order placement (the front's order request), where the exchange may act although the bot hears
 nothing: a lost answer (the order is accepted and filled, then the connection is closed without an
-answer), 5xx, 429 with ``Retry-After``, -1021 (timestamp outside the window), and an order that
+answer), 5xx, 429 with ``Retry-After``, -1021 (a timestamp outside the receive window), and an order that
 expires after its first partial fill.
+
+A failure is (HTTP status, error kind, message): the kinds are the plumbing's (``protocols.front``), and the
+front of ``--protocol`` answers each in its exchange's shape and codes.
 
 One ``Faults`` object is shared by the request threads; every change goes through ``update`` so the
 admin endpoint and the command line validate the same way.
@@ -14,31 +17,33 @@ import random
 import threading
 from dataclasses import dataclass
 
-# Binance-shaped failure answers: (HTTP status, code, msg).
-FAILURES: tuple[tuple[int, int, str], ...] = (
-    (500, -1001, "Internal error; unable to process your request. Please try again."),
-    (503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes."),
-    (429, -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
+from smartpf.errors import ReplaySetupError
+from smartpf.replay.protocols.front import INTERNAL, OVERLOADED, RATE_LIMIT, TIMESTAMP
+
+# The injected failures: (HTTP status, error kind, message).
+FAILURES: tuple[tuple[int, str, str], ...] = (
+    (500, INTERNAL, "Internal error; unable to process your request. Please try again."),
+    (503, OVERLOADED, "Server is currently overloaded with other requests. Please try again in a few minutes."),
+    (429, RATE_LIMIT, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
                  "Please use WebSocket Streams for live updates to avoid polling the API."),
 )
-OUTAGE = (503, -1008, "Service unavailable (smartpf replay: outage).")
+OUTAGE = (503, OVERLOADED, "Service unavailable (smartpf replay: outage).")
 # Failures of order placement, chosen by name (``order_errors``); the exchange does not act on these.
-ORDER_ERRORS: dict[str, tuple[int, int, str]] = {
-    "5xx": (503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes."),
-    "429": (429, -1003, "Too many requests; current limit of IP is 6000 requests per minute."),
-    "-1021": (400, -1021, "Timestamp for this request is outside of the recvWindow."),
+ORDER_ERRORS: dict[str, tuple[int, str, str]] = {
+    "5xx": (503, OVERLOADED, "Server is currently overloaded with other requests. Please try again in a few minutes."),
+    "429": (429, RATE_LIMIT, "Too many requests; current limit of IP is 6000 requests per minute."),
+    "-1021": (400, TIMESTAMP, "Timestamp for this request is outside of the recvWindow."),
 }
-ORDER_PATH = "/api/v3/order"
 
 
-class FaultError(ValueError):
+class FaultError(ReplaySetupError):
     """A fault setting is out of range; the message names it and what is allowed."""
 
 
 @dataclass(frozen=True)
 class Failure:
     status: int
-    code: int
+    code: str  # the error kind (protocols.front)
     msg: str
 
 
@@ -68,11 +73,11 @@ class Faults:
         self.outage = False
         self.frozen_at: int | None = None
         self.injected = 0
-        self.lost_response_rate = 0.0  # POST /api/v3/order: acted on, answer never sent
-        self.order_error_rate = 0.0    # POST /api/v3/order: refused with one of ``order_errors``
+        self.lost_response_rate = 0.0  # order placement: acted on, answer never sent
+        self.order_error_rate = 0.0    # order placement: refused with one of ``order_errors``
         self.order_errors: tuple[str, ...] = tuple(ORDER_ERRORS)
         self.expire_after_partial = False  # market orders fill one part, the rest expires
-        self.answer_delay_ms = 0  # POST /api/v3/order: acted on at once, answered this much later
+        self.answer_delay_ms = 0  # order placement: acted on at once, answered this much later
         self.lost = 0
         self.order_failures = 0
 
@@ -134,7 +139,7 @@ class Faults:
         return self.latency_ms if paths is None or path in paths else 0
 
     def draw_failure(self) -> Failure | None:
-        """With probability fail_rate, one of the Binance-shaped 5xx/429 answers (seeded)."""
+        """With probability fail_rate, one of the 5xx/429 failures (seeded)."""
         if self.fail_rate <= 0.0:
             return None
         with self._lock:
@@ -144,7 +149,7 @@ class Faults:
             return Failure(*self._rng.choice(FAILURES))
 
     def draw_order_error(self) -> Failure | None:
-        """For POST /api/v3/order: with probability order_error_rate, one of ``order_errors`` (seeded)."""
+        """For an order placement: with probability order_error_rate, one of ``order_errors`` (seeded)."""
         if self.order_error_rate <= 0.0:
             return None
         with self._lock:
@@ -154,7 +159,7 @@ class Faults:
             return Failure(*ORDER_ERRORS[self._rng.choice(self.order_errors)])
 
     def draw_lost(self) -> bool:
-        """For POST /api/v3/order once the order is placed: is its answer lost (seeded)?"""
+        """For an order placement once the order is placed: is its answer lost (seeded)?"""
         if self.lost_response_rate <= 0.0:
             return False
         with self._lock:

@@ -1,12 +1,11 @@
 """HTTP plumbing of the replay exchange: connections, faults, admin endpoints, and dispatch to the
-protocol front end (``smartpf.replay.protocols.binance``), which answers Binance's API.
-
-With ``--protocol okx|xt`` a public-API front end (``smartpf.replay.protocols``) answers instead of the
-Binance routes below, and faults are worded in its error shape; unknown paths stay a loud 404.
+exchange front end of ``--protocol`` (a :class:`~smartpf.replay.protocols.front.Front`), which answers its
+exchange's API and words every error and fault in its exchange's shape; unknown paths stay a loud 404.
 
 A ``ThreadingHTTPServer`` with HTTP/1.1 keep-alive: one thread per connection, read-only market
 arrays, so concurrent ccxt requests never wait on each other. Signed endpoints are answered by the
-exchange simulator's accounts when the server runs with ``--accounts``, otherwise like Binance does
+front's signed API over the exchange simulator's accounts when the server runs with ``--accounts``
+(a :class:`~smartpf.replay.protocols.signed.SignedFront`), otherwise as the exchange answers a request
 without a valid key.
 """
 
@@ -22,13 +21,14 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange.amounts import dec
 from smartpf.replay.exchange.clock import iso
 from smartpf.replay.exchange.market import Market
 from smartpf.replay.exchange.simulator import Rejected
 from smartpf.replay.faults import OUTAGE, FaultError, Faults
-from smartpf.replay.protocols import binance
-from smartpf.replay.protocols.public import PublicFront
+from smartpf.replay.protocols import account_json, default_front
+from smartpf.replay.protocols.front import MALFORMED, UNAUTHORIZED, UNKNOWN, Front
 from smartpf.replay.protocols.signed import SignedFront
 from smartpf.replay.protocols.wire import dumps
 
@@ -51,9 +51,10 @@ class ReplayState:
     """Everything the handler threads share: the market, the faults, the scenario and counters."""
 
     def __init__(self, market: Market, faults: Faults, log_requests: bool = False,
-                 accounts: SignedFront | None = None, public: PublicFront | None = None) -> None:
+                 accounts: SignedFront | None = None, public: Front | None = None) -> None:
         self.market = market
-        self.public = public  # the OKX or XT public front end, None for Binance
+        self.public = public  # the front of --protocol; None: the default protocol's (see ``front``)
+        self._default_front = default_front(market)
         self.faults = faults
         self.log_requests = log_requests
         self.accounts = accounts  # the signed API (of --protocol) in front of the exchange simulator (--accounts)
@@ -66,6 +67,11 @@ class ReplayState:
     def count(self, counter: Counter[str], key: str) -> None:
         with self._lock:
             counter[key] += 1
+
+    @property
+    def front(self) -> Front:
+        """The exchange API spoken: the front of --protocol."""
+        return self.public if self.public is not None else self._default_front
 
     # --------------------------------------------------------------------- time and faults
     def rel(self, now: int) -> int:
@@ -146,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
         if not str(getattr(self, "request_version", "")).startswith("HTTP/1."):
             self.request_version = "HTTP/1.1"
         text = message or self.responses.get(code, ("error",))[0]
-        body = dumps({"code": -1100, "msg": f"Malformed request: {text}"})
+        body = dumps(self.state.front.error_body(code, MALFORMED, f"Malformed request: {text}"))
         try:
             self.send_response(code, text)
             self.send_header("Content-Type", "application/json;charset=UTF-8")
@@ -161,9 +167,7 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: int, msg: str, path: str) -> None:
         self.state.count(self.state.errors, f"{status} {code} {path}")
         extra = {"Retry-After": "1"} if status == 429 else None
-        public = self.state.public
-        body = public.error_body(status, code, msg) if public is not None else {"code": code, "msg": msg}
-        self._send(status, dumps(body), extra)
+        self._send(status, dumps(self.state.front.error_body(status, code, msg)), extra)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
@@ -186,12 +190,12 @@ class Handler(BaseHTTPRequestHandler):
         raw = raw.strip()
         if not raw.isdigit() or len(raw) > 18:
             self.close_connection = True
-            self._error(400, -1100, f"Illegal Content-Length {raw[:40]!r}: must be a whole number of bytes", path)
+            self._error(400, MALFORMED, f"Illegal Content-Length {raw[:40]!r}: must be a whole number of bytes", path)
             return None
         length = int(raw)
         if length > MAX_BODY:
             self.close_connection = True
-            self._error(413, -1100, f"Request body of {length} bytes is over the limit of {MAX_BODY}", path)
+            self._error(413, MALFORMED, f"Request body of {length} bytes is over the limit of {MAX_BODY}", path)
             return None
         body = self.rfile.read(length) if length else b""
         if len(body) < length:  # the client closed before sending it all
@@ -224,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith(ADMIN_PREFIX.rstrip("/")):
                 if not self._authorized():
                     self.close_connection = True
-                    self._error(401, -2015, f"admin endpoints need the token in the {TOKEN_HEADER} header "
+                    self._error(401, UNAUTHORIZED, f"admin endpoints need the token in the {TOKEN_HEADER} header "
                                 "(smartpf replay --admin-token)", path)
                     return
                 self._admin(path, body)
@@ -241,33 +245,23 @@ class Handler(BaseHTTPRequestHandler):
             if failure is not None:
                 self._error(failure.status, failure.code, failure.msg, path)
                 return
-            if st.public is not None:
-                if st.accounts is not None and st.accounts.is_private(path):
-                    self._private(path, url.query, body, now)
-                    return
-                self._public(path, url.query, st.effective_now(now))
+            if st.accounts is not None and st.accounts.is_private(path):
+                self._private(path, url.query, body, now)
                 return
-            if binance.is_private(path):
-                if st.accounts is not None:
-                    self._private(path, url.query, body, now)
-                    return
+            if st.front.is_private(path):
                 st.count(st.unknown, path)  # no --accounts: answered like a request without a valid key
                 sys.stderr.write(f"smartpf replay: private endpoint {path} requested (no account here)\n")
-                raise binance.INVALID_KEY
-            q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            try:
-                status, payload = binance.public(st.market, self.command, path, q, st.effective_now(now))
-            except LookupError:
-                status, payload = self._unknown(path)
-            self._send(status, payload)
-        except binance.BinanceError as e:
-            self._error(e.status, e.code, e.msg, path)
+                self._error(401, UNAUTHORIZED, "Invalid API-key, IP, or permissions for action.", path)
+                return
+            self._public(path, url.query, st.effective_now(now))
+        except VenueError as e:
+            self._error(e.status, getattr(e, "code", UNKNOWN), getattr(e, "msg", str(e)), path)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as e:  # the server must survive anything a client sends
             sys.stderr.write(f"smartpf replay: error on {self.command} {self.path}: {e!r}\n")
             try:
-                self._error(500, -1000, "An unknown error occurred while processing the request.", path)
+                self._error(500, UNKNOWN, "An unknown error occurred while processing the request.", path)
             except OSError:
                 pass
 
@@ -277,14 +271,14 @@ class Handler(BaseHTTPRequestHandler):
         return 404, b""
 
     def _public(self, path: str, query: str, now: int) -> None:
-        """A path of the OKX or XT public front end; anything it does not know is a loud 404."""
+        """A public path of the front; anything it does not know is a loud 404."""
         q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-        assert self.state.public is not None
-        answer = self.state.public.route(self.command, path, q, now)
+        answer = self.state.front.route(self.command, path, q, now)
         if answer is None:
             self._send(*self._unknown(path))
             return
-        self._send(answer[0], dumps(answer[1]))
+        status, payload = answer
+        self._send(status, payload if isinstance(payload, bytes) else dumps(payload))
 
     def _private(self, path: str, query: str, body: bytes, now: int) -> None:
         """A signed endpoint, answered by the protocol's signed front over the exchange simulator. Placing an
@@ -360,9 +354,10 @@ class Handler(BaseHTTPRequestHandler):
         sim = accounts.sim
         if path == "/_smartpf/account" and self.command == "GET":
             balances, orders, trades, rejections, halted = sim.snapshot(now)
+            order_rows, trade_rows = account_json(orders, trades)
             self._send(200, dumps({
-                "balances": balances.to_dict(), "orders": [binance.order_json(o) for o in orders],
-                "trades": [binance.trade_json(t) for t in trades], "rejections": rejections, "halted": halted,
+                "balances": balances.to_dict(), "orders": order_rows,
+                "trades": trade_rows, "rejections": rejections, "halted": halted,
                 "fee": {"rate": str(sim.fee_rate), "asset": sim.fee_asset}, "partial_fills": sim.partial_fills,
                 "steps": {r.base: str(r.step) for r in sim.rules.values()}}))
             return

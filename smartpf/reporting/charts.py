@@ -27,7 +27,7 @@ class Chart:
     figure: go.Figure
 
 
-def _dates(seconds: np.ndarray) -> np.ndarray:
+def datetimes(seconds: np.ndarray) -> np.ndarray:
     return (np.asarray(seconds, dtype=np.float64) * 1000).astype("datetime64[ms]")
 
 
@@ -40,7 +40,7 @@ def _ms(seconds: np.ndarray) -> np.ndarray:
 def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> list[Chart]:
     cur = data.spec.stake_currency
     idx = sample_indices(series.value)
-    rebalance = _rebalance_trades(data, series)
+    rebalance = rebalance_trades(data, series)
     note = marked_trades_note(data)
     if note and note not in data.notes:
         data.notes.append(note)
@@ -59,7 +59,7 @@ def build_charts(data: ReportInput, series: Series, split: dict[str, Any]) -> li
 MAX_MARKERS = 4000  # trade markers on the weights chart; beyond, an evenly spread selection (the page says so)
 
 
-def _rebalance_trades(data: ReportInput, series: Series) -> list[tuple[int, str, str, float, str]]:
+def rebalance_trades(data: ReportInput, series: Series) -> list[tuple[int, str, str, float, str]]:
     """(candle, pair, side, amount, hover text) of the trades after the initial purchase, at most
     ``MAX_MARKERS`` of them (evenly spread over the run when there are more)."""
     out = []

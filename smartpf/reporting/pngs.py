@@ -21,10 +21,10 @@ from .charts import (  # noqa: E402
     HODL,
     SELL,
     VALUE,
-    _dates,
-    _rebalance_trades,
+    datetimes,
     premium_bars,
     premium_range,
+    rebalance_trades,
 )
 from .inputs import ReportInput  # noqa: E402
 from .sampling import sample_indices, with_trades  # noqa: E402
@@ -36,7 +36,7 @@ DPI = 110
 def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Path) -> list[Path]:
     cur = data.spec.stake_currency
     idx = sample_indices(series.value)
-    trades = _rebalance_trades(data, series)
+    trades = rebalance_trades(data, series)
     idx_t = with_trades(idx, np.array([i for i, *_ in trades], dtype=np.int64), len(series.value))
     x = _days(series.times[idx_t])
     paths = []
@@ -98,7 +98,7 @@ def write_pngs(data: ReportInput, series: Series, split: dict[str, Any], out: Pa
 
 def _days(seconds: np.ndarray) -> np.ndarray:
     """matplotlib's date numbers (days since its epoch), as a plain float array: no per-point conversion."""
-    return mdates.date2num(_dates(seconds))
+    return mdates.date2num(datetimes(seconds))
 
 
 def _dateaxis(ax: Any) -> None:

@@ -10,15 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from smartpf.backtest.candles import CandleError, Candles, Timerange, load_candles
+from smartpf.backtest.report import iso
+from smartpf.errors import SmartpfError
 from smartpf_core import PortfolioSpec, parse_interval
 from smartpf_core.records import Hodl, OperationRecord
 
-from ..candles import CandleError, Candles, Timerange, load_candles
-from ..report import iso
 from .inputs import ReportInput
 
 
-class SourceError(Exception):
+class SourceError(SmartpfError):
     """A source that cannot be read: one message naming the option and the value."""
 
 

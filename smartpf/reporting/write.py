@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from smartpf.errors import SmartpfError
+
 from .charts import build_charts
 from .inputs import ReportInput
 from .page import render_page
@@ -21,7 +23,7 @@ REPORT_FILE = "report.html"
 JSON_FILE = "report.json"
 
 
-class ReportError(Exception):
+class ReportError(SmartpfError):
     """The report cannot be written (a folder, a file): one message."""
 
 

@@ -300,7 +300,7 @@ class Engine:
         Only valid from ``at_rest`` and when the host has proven that on every skipped tick every price was
         valid and within the guard of the previous one, no exit rule fired, and no due check found a drift
         beyond the threshold, or a scheduled instant, where some order could clear its minimum (the fast
-        simulator, ``smartpf.fastsim``, proves it with margins and steps the engine on every tick it cannot
+        simulator, ``smartpf.backtest.fastsim``, proves it with margins and steps the engine on every tick it cannot
         rule out). A check or a scheduled instant where no order could be sent changes nothing but its index.
         The skipped ticks' reasons are not produced (``last_reason`` keeps the last stepped one).
         """

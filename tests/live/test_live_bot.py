@@ -12,9 +12,8 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
-
-from .livebot import Ledger, LiveBot, finish, prices
+from smartpf.replay.runner import running_replay
+from tests.support.livebot import Ledger, LiveBot, finish, prices
 
 pytestmark = pytest.mark.e2e
 PAIRS = ["BTC/USDT", "ETH/USDT"]

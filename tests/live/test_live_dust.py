@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import running_replay
-from tests.exchanges import DATA
+from smartpf.replay.runner import running_replay
+from tests.support.exchanges import DATA
+from tests.support.livebot import Ledger, LiveBot, finish
 
-from .livebot import Ledger, LiveBot, finish
 from .test_live_faults import reconcile
 
 pytestmark = pytest.mark.e2e

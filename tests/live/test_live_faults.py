@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import before_shutdown, running_replay
-
-from ..replay.test_binance_accounts import client
-from .livebot import Ledger, LiveBot, finish, free_port
-from .test_live_bot import BASKET, PAIRS, exchange_orders, weights, within_band
+from smartpf.replay.runner import before_shutdown, running_replay
+from tests.live.test_live_bot import BASKET, PAIRS, exchange_orders, weights, within_band
+from tests.support.livebot import Ledger, LiveBot, finish, free_port
+from tests.unit.test_replay_binance_accounts import client
 
 pytestmark = pytest.mark.e2e
 JUMP = {"flat": True, "events": [{"pair": "ETH/USDT", "at": "40s", "change_pct": 20}]}

@@ -12,10 +12,9 @@ import time
 
 import pytest
 
-from smartpf.replay.testing import running_replay
-
-from .livebot import Ledger, LiveBot, finish
-from .test_live_bot import BASKET, PAIRS, exchange_orders
+from smartpf.replay.runner import running_replay
+from tests.live.test_live_bot import BASKET, PAIRS, exchange_orders
+from tests.support.livebot import Ledger, LiveBot, finish
 
 pytestmark = pytest.mark.e2e
 SAID = "SmartPortfolio - INFO - smartpf: the account holds less than the portfolio"

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from smartpf.replay.testing import running_replay
-from tests.exchanges import DATA
+from smartpf.replay.runner import running_replay
+from tests.support.exchanges import DATA
+from tests.support.livebot import Ledger, LiveBot, finish, prices
 
-from .livebot import Ledger, LiveBot, finish, prices
 from .test_live_faults import rebalanced, reconcile
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.replay.testing import REPLAY_LIVE_CONFIG, running_replay
+from smartpf.replay.runner import REPLAY_LIVE_CONFIG, running_replay
 
 pytestmark = pytest.mark.e2e
 SMARTPF = str(Path(sys.executable).parent / "smartpf")

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smartpf.errors import ReplaySetupError
 from smartpf.markets import MarketsError, read_exchange_info, rules_from_exchange_info
 from smartpf.replay.exchange.timeframes import BINANCE_INTERVALS, WEEK_OFFSET_MS, sort_timeframes, timeframe_ms
 
 FILE_RE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)-(\d+[smhdwM])\.feather$")
 
 
-class DataError(ValueError):
+class DataError(ReplaySetupError):
     """Input files are missing or unusable; the message names the file and what is wrong."""
 
 

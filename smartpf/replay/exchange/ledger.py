@@ -14,10 +14,12 @@ import json
 from pathlib import Path
 from typing import IO
 
+from smartpf.errors import ReplaySetupError
+
 VERSION = 1
 
 
-class LedgerError(ValueError):
+class LedgerError(ReplaySetupError):
     """The ledger file exists but cannot be used; the message names the file."""
 
 

@@ -22,11 +22,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smartpf.errors import ReplaySetupError
+
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1000}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ReplaySetupError):
     """The scenario file is invalid; the message says where and what is allowed."""
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from pathlib import Path
 
+from smartpf.errors import ReplayError
 from smartpf.replay.exchange.accounts import Balances
 from smartpf.replay.exchange.amounts import EIGHT, MAX_BALANCE, ZERO, dec, floor_step, round8
 from smartpf.replay.exchange.filters import SymbolRules
@@ -40,7 +41,7 @@ FEE_ASSETS = ("received", "quote")
 Book = Callable[[str, int], tuple[Decimal, Decimal]]
 
 
-class Rejected(Exception):
+class Rejected(ReplayError):
     """The exchange refuses a request; ``reason`` is one of the constants above."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -18,12 +18,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange import simulator as sim_mod
 from smartpf.replay.exchange.amounts import dec, fmt8
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market, fmt
 from smartpf.replay.exchange.orders import Order, Trade
 from smartpf.replay.exchange.simulator import ExchangeSimulator, Rejected
+from smartpf.replay.protocols import front
 from smartpf.replay.protocols.wire import dumps
 
 # The credentials written in user_data/config.replay-live.json: accepted when none are given.
@@ -41,7 +43,7 @@ DEPTH_MAX = 5000
 NUMBER_RANGE = "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'"
 
 
-class BinanceError(Exception):
+class BinanceError(VenueError):
     def __init__(self, status: int, code: int, msg: str) -> None:
         super().__init__(msg)
         self.status, self.code, self.msg = status, code, msg
@@ -51,6 +53,9 @@ def mandatory(name: str) -> BinanceError:
     return BinanceError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
+# The plumbing's error kinds (protocols.front) as Binance's codes.
+KIND_CODES = {front.MALFORMED: -1100, front.UNAUTHORIZED: -2015, front.UNKNOWN: -1000, front.INTERNAL: -1001,
+              front.OVERLOADED: -1008, front.RATE_LIMIT: -1003, front.TIMESTAMP: -1021}
 INVALID_KEY = BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
 
 # simulator rejection -> (status, code, text); FILTER_FAILURE formats the filter's name
@@ -77,6 +82,30 @@ def is_private(path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------- public market data
+class BinancePublic:
+    """Binance's public API as a :class:`~smartpf.replay.protocols.front.Front` (the default ``--protocol``)."""
+
+    name = "binance"
+
+    def __init__(self, market: Market, markets_file: object = None) -> None:
+        self.market = market
+
+    @staticmethod
+    def is_private(path: str) -> bool:
+        return is_private(path)
+
+    def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
+        try:
+            return public(self.market, method, path, q, now)
+        except LookupError:
+            return None
+
+    @staticmethod
+    def error_body(status: int, code: object, msg: str) -> dict:
+        """The plumbing's neutral kinds as Binance's codes; Binance's own codes pass through."""
+        return {"code": KIND_CODES.get(code, code) if isinstance(code, str) else code, "msg": msg}
+
+
 def public(m: Market, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, bytes]:
     """Answer a public market-data request; LookupError for a path Binance does not have here."""
     if is_private(path):

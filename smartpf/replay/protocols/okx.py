@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market
+from smartpf.replay.protocols.front import TIMESTAMP
 from smartpf.replay.protocols.public import candle_fields, raw_markets, select_candles
 
 PREFIX = "/api/v5/"
@@ -33,7 +35,7 @@ HK_BARS = {"6H", "12H", "1D", "2D", "3D", "5D", "1W", "1M", "3M"}
 FAULT_CODES = {429: "50011", 503: "50001"}
 
 
-class OkxError(Exception):
+class OkxError(VenueError):
     def __init__(self, code: str, msg: str, status: int = 400) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status = code, msg, status
@@ -45,7 +47,7 @@ def envelope(data: list) -> dict:
 
 def error_body(status: int, code: object, msg: str) -> dict:
     """A replay fault or error in OKX's shape (a stale timestamp, Binance's -1021, is OKX's 50102)."""
-    if code == -1021:
+    if code in (-1021, TIMESTAMP):  # (a fault sends the kind; an order check, Binance's code)
         return {"code": "50102", "msg": "Timestamp request expired.", "data": []}
     return {"code": FAULT_CODES.get(status, "50013" if status >= 500 else "50000"), "msg": msg, "data": []}
 
@@ -62,6 +64,11 @@ class OkxPublic:
         self.by_id: dict[str, PairData] = {info["instId"]: by_pair[pair] for pair, info in self.instruments.items()}
 
     error_body = staticmethod(error_body)
+
+    @staticmethod
+    def is_private(path: str) -> bool:
+        """Its signed API is not served here: every path is public (an unknown one is a 404)."""
+        return False
 
     def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
         if method not in ("GET", "HEAD") or not path.startswith(PREFIX):

@@ -26,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
+from smartpf.errors import ReplayError
 from smartpf.replay.exchange import simulator as sim_mod
 from smartpf.replay.exchange.amounts import ZERO, dec, fmt8
 from smartpf.replay.exchange.data import PairData
@@ -44,13 +45,13 @@ TIME_WINDOW_MS = 30_000  # OKX: a request whose timestamp is 30 s off the server
 MAX_LIMIT = 100
 
 
-class OkxAuthError(Exception):
+class OkxAuthError(ReplayError):
     def __init__(self, code: str, msg: str, status: int = 401) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status = code, msg, status
 
 
-class OkxRequestError(Exception):
+class OkxRequestError(ReplayError):
     """A whole request refused (``code`` != 0, no per-order ``sCode``)."""
 
     def __init__(self, code: str, msg: str, status: int = 400) -> None:

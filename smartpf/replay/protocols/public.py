@@ -1,5 +1,5 @@
-"""What every public-API protocol front end shares: the served markets' raw entries from a ccxt
-markets file, and candles as rows selected by each exchange's own paging rule.
+"""What the OKX and XT public front ends (:class:`~smartpf.replay.protocols.front.Front`) share: the served
+markets' raw entries from a ccxt markets file, and candles as rows selected by each exchange's own paging rule.
 
 An OKX or XT front end answers with the exchange's own instrument objects (ccxt keeps them in each
 market's ``info``), so ccxt parses exactly what the real exchange sends; prices, candles and the book
@@ -10,27 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from smartpf.errors import ReplaySetupError
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market, Rows, fmt
 
 
-class PublicFront(Protocol):
-    """What the HTTP server needs from a public-API front end (``okx.OkxPublic``, ``xt.XtPublic``)."""
-
-    name: str
-
-    def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
-        """(HTTP status, JSON-able body) for a path it serves, None for an unknown one (a loud 404)."""
-
-    def error_body(self, status: int, code: object, msg: str) -> dict:
-        """A replay fault (outage, injected failure) in the exchange's error shape."""
-
-
-class ProtocolSetupError(ValueError):
+class ProtocolSetupError(ReplaySetupError):
     """The markets file cannot back this protocol; the message names the option and what is needed."""
 
 

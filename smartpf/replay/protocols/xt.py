@@ -18,8 +18,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from smartpf.errors import VenueError
 from smartpf.replay.exchange.data import PairData
 from smartpf.replay.exchange.market import Market, fmt
+from smartpf.replay.protocols.front import TIMESTAMP
 from smartpf.replay.protocols.public import candle_fields, raw_markets, select_candles
 
 SPOT = "/v4/public/"
@@ -28,7 +30,7 @@ KLINE_MAX, DEPTH_MAX = 1000, 500
 INTERVALS = {"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"}
 
 
-class XtError(Exception):
+class XtError(VenueError):
     def __init__(self, mc: str, status: int = 400) -> None:
         super().__init__(mc)
         self.mc, self.status = mc, status
@@ -41,7 +43,7 @@ def envelope(result: object) -> dict:
 def error_body(status: int, code: object, msg: str) -> dict:
     """A replay fault or error in XT's shape (ccxt maps "429", "503", "500" by name; a stale timestamp,
     Binance's -1021, is XT's AUTH_105)."""
-    if code == -1021:
+    if code in (-1021, TIMESTAMP):  # (a fault sends the kind; an order check, Binance's code)
         return {"rc": 1, "mc": "AUTH_105", "ma": [msg], "result": None}
     return {"rc": 1, "mc": str(status), "ma": [msg], "result": None}
 
@@ -58,6 +60,11 @@ class XtPublic:
         self.by_id: dict[str, PairData] = {info["symbol"]: by_pair[pair] for pair, info in self.symbols.items()}
 
     error_body = staticmethod(error_body)
+
+    @staticmethod
+    def is_private(path: str) -> bool:
+        """Its signed API is not served here: every path is public (an unknown one is a 404)."""
+        return False
 
     def route(self, method: str, path: str, q: dict[str, str], now: int) -> tuple[int, object] | None:
         if method not in ("GET", "HEAD"):

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
+from smartpf.errors import ReplayError
 from smartpf.replay.exchange import simulator as sim_mod
 from smartpf.replay.exchange.amounts import ZERO, dec, fmt8
 from smartpf.replay.exchange.data import PairData
@@ -37,7 +38,7 @@ PREFIX = "/v4/"
 MAX_LIMIT = 100
 
 
-class XtRequestError(Exception):
+class XtRequestError(ReplayError):
     def __init__(self, mc: str, status: int = 400) -> None:
         super().__init__(mc)
         self.mc, self.status = mc, status

@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, ".")
 
 from smartpf_core import Engine, Fill, Snapshot  # noqa: E402
-from tests.helpers import RULES, make_spec, tick  # noqa: E402
+from tests.support.helpers import RULES, make_spec, tick  # noqa: E402
 
 out = sys.argv[1]
 

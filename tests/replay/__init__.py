@@ -1,1 +1,0 @@
-"""Tests of the offline replay exchange (smartpf.replay)."""

@@ -1,0 +1,44 @@
+"""Fixtures for running the real ``freqtrade`` with SmartPortfolio against the offline replay exchange."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smartpf import paths
+from smartpf.replay.runner import run_freqtrade, running_replay
+
+STRATEGIES = paths.REPO_ROOT / "strategies"
+
+
+@pytest.fixture(scope="session")
+def history_exchange():
+    with running_replay(clock="history") as ex:
+        yield ex
+
+
+def smartpf_config(ex, workdir: Path, section: dict, timeframe: str = "1m", **overrides) -> Path:
+    """A complete Freqtrade config for SmartPortfolio on the replay exchange, written into ``workdir``."""
+    pairs = [f"{coin}/USDT" for coin in section["assets"]]
+    config = ex.config_for()
+    config.update({
+        "strategy": "SmartPortfolio", "strategy_path": str(STRATEGIES), "timeframe": timeframe,
+        "bot_name": f"smartpf-test-{workdir.name}", "max_open_trades": len(pairs), "tradable_balance_ratio": 1.0,
+        "dry_run_wallet": 10000, "exportdirectory": str(workdir / "results"),
+        "db_url": f"sqlite:///{workdir / 'trades.sqlite'}", "smart_portfolio": section,
+    })
+    config["exchange"]["pair_whitelist"] = pairs
+    config.update(overrides)
+    (workdir / "user_data").mkdir(parents=True, exist_ok=True)
+    path = workdir / "config.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def ft_backtest(config: Path, timerange: str, timeout: float = 600):
+    workdir = config.parent
+    return run_freqtrade("backtesting", "-c", str(config), "--userdir", str(workdir / "user_data"),
+                         "--datadir", str(paths.DEFAULT_DATADIR), "--timerange", timerange, "--cache", "none",
+                         "--export", "none", timeout=timeout)
