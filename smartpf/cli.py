@@ -23,7 +23,7 @@ from . import ftbacktest, paths
 from .candles import CandleError, Timerange, candle_file, load_candles
 from .configfile import ConfigError, load_configs
 from .fastsim import ENGINES, EXECUTIONS, run_backtest
-from .freqtrade_config import API_PORT, api_server, freqtrade_config
+from .freqtrade.config import API_PORT, api_server, freqtrade_config
 from .markets import Markets, MarketsError, read_markets
 from .portfolio_cli import PortfolioCommandError
 from .report import backtest_summary, format_summary, write_records
@@ -663,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if _is_database_error(exc):
-            from .database import reason
+            from .freqtrade.database import reason
             from .portfolio_cli import OPENED
 
             where = f" {OPENED[0]}" if OPENED else ""

@@ -58,8 +58,8 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
 def _open(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
     """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
     nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
-    from .database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
-    from .store import PortfolioStore
+    from .freqtrade.database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
+    from .freqtrade.store import PortfolioStore
 
     config = load_config(args)
     real = resolve_db_url(config, args.db_url)
@@ -92,7 +92,7 @@ def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
 
 
 def shown_url(url: str) -> str:
-    from .database import shown
+    from .freqtrade.database import shown
 
     return shown(url)
 
@@ -101,8 +101,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     """Take the database's open trades as the portfolio: their amounts, the config's targets and investment."""
     from freqtrade.persistence import Trade
 
-    from .adapter.memory import highest_seq, open_amounts
-    from .store import new_portfolio_id
+    from .freqtrade.memory import highest_seq, open_amounts
+    from .freqtrade.store import new_portfolio_id
 
     config, url, store = _open(args)
     result = parse_settings(config)

@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .adapter.reconcile import unknown_fills
+from .freqtrade.reconcile import unknown_fills
 from .portfolio_cli import PortfolioCommandError, _open
 from .report import tidy
 
@@ -219,7 +219,8 @@ def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], si
 
     from smartpf_core import Fill, Order
 
-    from .adapter import ftdoor, history
+    from .freqtrade import door as ftdoor
+    from .freqtrade import history
 
     by_pair: dict[str, list[dict]] = {}
     for o in orders:
@@ -266,8 +267,8 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
     from smartpf_core import floor_to_step
     from smartpf_core.account import shortfalls
 
-    from .adapter import ftdoor
-    from .adapter.memory import open_amounts
+    from .freqtrade import door as ftdoor
+    from .freqtrade.memory import open_amounts
     from .portfolio_cli import bot_running, check_bot
 
     if engine is None:
@@ -279,7 +280,7 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
         raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
                                     "running; stop it first (or pass --force)")
     # first what the database already holds of the operation under way (as the bot's first loop would book it)
-    from .adapter.reconcile import reconcile as book_from_database
+    from .freqtrade.reconcile import reconcile as book_from_database
 
     settled = book_from_database(engine, {p: Trade.get_trades_proxy(pair=p) for p in engine.ledger_pairs()},
                                  time.time(), engine.operation_started_at() or 0.0)

@@ -8,7 +8,7 @@ first; buys on the next loop, once the sells have filled). Fills come back throu
 ``order_filled`` and, after a restart, from the trade database, which is the truth.
 
 Settings: the ``smart_portfolio`` section of the Freqtrade config (see the README). The portfolio is
-kept in the trade database itself (``smartpf.store``), so it can never be resumed against another
+kept in the trade database itself (``smartpf.freqtrade.store``), so it can never be resumed against another
 database's trades; ``user_data/smartpf/portfolio-<id>.json`` is a readable export.
 """
 
@@ -27,15 +27,15 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from smartpf.adapter import ftdoor, history
-from smartpf.adapter.client_ids import client_order_id
-from smartpf.adapter.markets import rules_from_ccxt_market
-from smartpf.adapter.memory import Memory, open_amounts, recall
-from smartpf.adapter.orphans import OrphanWatch
-from smartpf.adapter.reconcile import entry_tag, fill_from, order_entry_tag, reconcile
-from smartpf.adapter.statefile import StateFileError, export_path, legacy_path, write_state
-from smartpf.adapter.summary import CandleCloses, write_summary
-from smartpf.store import PortfolioRow, PortfolioStore, SaveError, StoreError, new_portfolio_id
+from smartpf.freqtrade import door, history
+from smartpf.freqtrade.client_ids import client_order_id
+from smartpf.freqtrade.markets import rules_from_ccxt_market
+from smartpf.freqtrade.memory import Memory, open_amounts, recall
+from smartpf.freqtrade.orphans import OrphanWatch
+from smartpf.freqtrade.reconcile import entry_tag, fill_from, order_entry_tag, reconcile
+from smartpf.freqtrade.statefile import StateFileError, export_path, legacy_path, write_state
+from smartpf.freqtrade.store import PortfolioRow, PortfolioStore, SaveError, StoreError, new_portfolio_id
+from smartpf.freqtrade.summary import CandleCloses, write_summary
 from smartpf_core import Engine, Order, PortfolioSpec, Snapshot, check_config, investment_problems
 from smartpf_core import events as ev
 from smartpf_core.conventions import FREQTRADE
@@ -87,7 +87,7 @@ class SmartPortfolio(IStrategy):
     def __init__(self, config: dict) -> None:
         super().__init__(config)
         self._bot = str(config.get("bot_name") or "freqtrade")
-        self._reload = ftdoor.was_started(self._bot)
+        self._reload = door.was_started(self._bot)
         self._problems: list[str] = []
         result = check_config(config)  # the one check, also behind `smartpf validate`
         self._new_spec: PortfolioSpec | None = result.spec
@@ -183,8 +183,8 @@ class SmartPortfolio(IStrategy):
                 logger.info("smartpf: resumed portfolio %s from the trade database: %s", self.engine.portfolio_id,
                             _describe(self.engine.spec))
         if not self._backtesting and not self.config.get("dry_run", True):
-            ftdoor.name_orders(ftdoor.exchange_of(self.dp), self._client_id_for)
-        ftdoor.mark_started(self._bot)
+            door.name_orders(door.exchange_of(self.dp), self._client_id_for)
+        door.mark_started(self._bot)
         self._persist()
         if self._store is not None and self._row is not None:
             self._store.mark_run(self._row.id, started=time.time())
@@ -215,9 +215,9 @@ class SmartPortfolio(IStrategy):
         self.dp.send_msg(text, always_send=True)
 
     def _check_history(self, engine: Engine) -> None:
-        """Operation ids never repeat and the exchange's history is the truth (smartpf.adapter.history): a trade
+        """Operation ids never repeat and the exchange's history is the truth (smartpf.freqtrade.history): a trade
         database behind it (a restored backup) refuses the start, naming the orders and the command."""
-        exchange = None if self.config.get("dry_run", True) else ftdoor.exchange_of(self.dp)
+        exchange = None if self.config.get("dry_run", True) else door.exchange_of(self.dp)
         try:
             lost, dropped = history.check(engine, self.config["user_data_dir"], exchange)
         except history.HistoryUnreadable as exc:
@@ -229,7 +229,7 @@ class SmartPortfolio(IStrategy):
             raise SmartPortfolioError(history.refusal(engine, lost, self.config.get("db_url", "")))
 
     def _client_id_for(self, pair: str, side: str) -> str | None:
-        """The client order id of the engine order Freqtrade is sending now on ``pair`` (see ftdoor.name_orders)."""
+        """The client order id of the engine order Freqtrade is sending now on ``pair`` (see door.name_orders)."""
         sending = self.__dict__.setdefault("_sending", {}).pop((pair, side), None)
         if sending is None or time.monotonic() - sending[1] > 60.0:
             return None
@@ -242,10 +242,10 @@ class SmartPortfolio(IStrategy):
 
     def _recall(self) -> Memory:
         """Find this database's portfolio and decide: resume, new, terminated, or refuse (Freqtrade exits 2)."""
-        self._store = PortfolioStore(ftdoor.own_session())  # a failed save never touches Freqtrade's session
+        self._store = PortfolioStore(door.own_session())  # a failed save never touches Freqtrade's session
         self._store.create_tables()
-        trades = ftdoor.open_trades()
-        tags = ftdoor.all_order_tags()
+        trades = door.open_trades()
+        tags = door.all_order_tags()
         legacy = legacy_path(self.config["user_data_dir"], self._bot)
         try:
             memory = recall(self._store, open_amounts(trades), tags, legacy, self._bot)
@@ -323,7 +323,7 @@ class SmartPortfolio(IStrategy):
         if engine is None:
             return
         now = current_time.timestamp()
-        trades = ftdoor.open_trades()
+        trades = door.open_trades()
         if self._backtesting:
             ts = int(now)
             self._candles.candle_opened(engine, ts)
@@ -337,7 +337,7 @@ class SmartPortfolio(IStrategy):
             for line in reconcile(engine, self._trades_by_pair(engine), now, op_started):
                 logger.info("smartpf: %s", line)
             prices, times = self._live_prices(engine.ledger_pairs())  # the HODL shadow's coins too
-            trades = ftdoor.open_trades()  # again: an adopted fill may have changed or opened a trade
+            trades = door.open_trades()  # again: an adopted fill may have changed or opened a trade
         holdings = {t.pair: float(t.amount) for t in trades}
         ours = {o.id for o in engine.pending_orders()}
         foreign = frozenset(t.pair for t in trades if t.has_open_orders and not any(
@@ -361,8 +361,8 @@ class SmartPortfolio(IStrategy):
         self._orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its
         # per-call profit and stake computations) for every open trade: on only in loops where the
-        # engine has an order to place (ftdoor leaves it on if an upgrade changed that).
-        self.position_adjustment_enable = ftdoor.position_adjustment(bool(self._orders))
+        # engine has an order to place (door leaves it on if an upgrade changed that).
+        self.position_adjustment_enable = door.position_adjustment(bool(self._orders))
         self._report(decision, prices)
         if self._backtesting:
             if ts == self._last_ts:
@@ -372,7 +372,7 @@ class SmartPortfolio(IStrategy):
 
     def _ask_the_exchange(self, engine: Engine, now: float, op_started: float) -> set[str]:
         """Live: adopt fills the exchange made without the database knowing (a lost answer, a kill), so
-        nothing is sent twice (smartpf.adapter.orphans). Returns the pairs it could not check."""
+        nothing is sent twice (smartpf.freqtrade.orphans). Returns the pairs it could not check."""
         if self.config.get("dry_run", True):
             return set()
         if not hasattr(self, "_orphans"):
@@ -384,7 +384,7 @@ class SmartPortfolio(IStrategy):
 
     def _trades_by_pair(self, engine: Engine) -> dict[str, list]:
         pairs = {o.pair for o in engine.pending_orders()}
-        return {p: ftdoor.trades_of(p) for p in pairs}
+        return {p: door.trades_of(p) for p in pairs}
 
     def _live_prices(self, pairs: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:
         prices: dict[str, float] = {}
@@ -611,5 +611,5 @@ def _describe(spec: PortfolioSpec) -> str:
 
 # Freqtrade deep-copies ``trade`` before every user callback that takes one (strategy_wrapper.py), which
 # makes long rebalancing backtests quadratic in the number of orders. These two callbacks only read the
-# trade, so they are presented as IStrategy's own, which skips the copy (see smartpf.adapter.ftdoor).
-ftdoor.skip_trade_copy(SmartPortfolio, "adjust_trade_position", "order_filled")
+# trade, so they are presented as IStrategy's own, which skips the copy (see smartpf.freqtrade.door).
+door.skip_trade_copy(SmartPortfolio, "adjust_trade_position", "order_filled")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from smartpf import steer
 from smartpf.cli import main
 from smartpf.configfile import load_configs
-from smartpf.store import PortfolioStore
+from smartpf.freqtrade.store import PortfolioStore
 from smartpf_core import Engine, check_config, settings_change_problem
 
 from .helpers import make_spec, started

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from smartpf.adapter.statefile import export_path, read_state
+from smartpf.freqtrade.statefile import export_path, read_state
 from smartpf.replay.testing import freqtrade_command, freqtrade_env
 
 from .conftest import smartpf_config

@@ -19,9 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from smartpf import paths
-from smartpf.adapter import ftdoor
-from smartpf.adapter.statefile import export_path, read_state
-from smartpf.store import PortfolioStore, SaveError
+from smartpf.freqtrade import door as ftdoor
+from smartpf.freqtrade.statefile import export_path, read_state
+from smartpf.freqtrade.store import PortfolioStore, SaveError
 
 from ..helpers import started, tick
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from smartpf.adapter.reconcile import owner_of, unknown_fills
+from smartpf.freqtrade.reconcile import owner_of, unknown_fills
 from smartpf.reconcile_cli import compare
 
 from .test_adapter_units import rebalancing_engine
