@@ -663,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if _is_database_error(exc):
-            from .freqtrade.database import reason
+            from .freqtrade.door import reason
             from .portfolio_cli import OPENED
 
             where = f" {OPENED[0]}" if OPENED else ""

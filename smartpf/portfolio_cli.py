@@ -58,28 +58,16 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
 def _open(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
     """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
     nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
-    from .freqtrade.database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
-    from .freqtrade.store import PortfolioStore
+    from .freqtrade import door
 
     config = load_config(args)
     real = resolve_db_url(config, args.db_url)
     url = shown_url(real)  # what is printed: never a password
     OPENED[:] = [url]
     try:
-        if read_only:
-            from sqlalchemy.orm import Session
-
-            engine = open_read_only(real)
-            bind_freqtrade(engine)
-            return config, url, PortfolioStore(Session(engine), read_only=True)
-        init_read_write(real)
-    except DatabaseError as exc:
+        return config, url, door.open_store(real, read_only=read_only)
+    except door.DatabaseError as exc:
         raise PortfolioCommandError(str(exc)) from exc
-    from freqtrade.persistence import Trade
-
-    store = PortfolioStore(Trade.session)
-    store.create_tables()
-    return config, url, store
 
 
 def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
@@ -92,7 +80,7 @@ def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
 
 
 def shown_url(url: str) -> str:
-    from .freqtrade.database import shown
+    from .freqtrade.door import shown
 
     return shown(url)
 

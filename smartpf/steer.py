@@ -37,7 +37,7 @@ from typing import Any
 from smartpf_core import check_config
 
 from .configfile import ConfigError, environment_overrides, load_config_file, section_file
-from .freqtrade.database import shown
+from .freqtrade.door import shown
 from .portfolio_cli import PortfolioCommandError, _open, check_bot
 
 CONFIRM_WITHIN = 90.0  # seconds for the bot to reload and save the change
