@@ -11,9 +11,10 @@ found at start among the pair's orders (since the portfolio started, at most 23 
   behind: the bot refuses to start, naming the orders and ``smartpf reconcile -c CONFIG --apply``, which adopts
   them exactly. Trading on would repeat them, or book an old fill a second time.
 
-Dry-run has no exchange history: there the readable export (``portfolio-<id>.json``, rewritten every loop beside
-the database) keeps the highest operation number, and only that number is read back. The core's ``corrections.seen_seq``
-then never hands out those numbers again and drops what the older operation had not yet sent.
+Dry-run has no exchange history: there the readable export (``portfolio-<id>.json`` beside the database,
+rewritten whenever the state changed: ``export``) keeps the highest operation number, and only that number is
+read back. The core's ``corrections.seen_seq`` then never hands out those numbers again and drops what the older
+operation had not yet sent.
 """
 
 from __future__ import annotations
