@@ -19,7 +19,7 @@ from . import door
 from .orphans import OrphanWatch
 from .reconcile import reconcile
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("SmartPortfolio")  # the strategy's log lines keep its name (users filter on it)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from .reconcile import entry_tag, fill_from, order_entry_tag
 from .statefile import StateFileError, legacy_path
 from .store import PortfolioRow, PortfolioStore, SaveError, StoreError, new_portfolio_id
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("SmartPortfolio")  # the strategy's log lines keep its name (users filter on it)
 
 QUIET_REASONS = (ev.BELOW_THRESHOLD, ev.WAITING_FOR_CHECK, ev.NOT_SCHEDULED, ev.IN_PROGRESS, ev.BALANCED,
                  ev.TERMINATED, ev.DIVERGED)  # (diverged: its notice says it once)

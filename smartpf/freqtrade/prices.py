@@ -19,7 +19,7 @@ from smartpf_core.conventions import FREQTRADE
 
 from .summary import CandleCloses, write_summary
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("SmartPortfolio")  # the strategy's log lines keep its name (users filter on it)
 
 
 @dataclass(frozen=True)
