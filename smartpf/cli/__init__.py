@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if _is_database_error(exc):
             from smartpf.cli.portfolio import OPENED
-            from smartpf.database import reason
+            from smartpf.freqtrade.door import reason
 
             where = f" {OPENED[0]}" if OPENED else ""
             print(f"smartpf {args.command}: the trade database{where} cannot be used: {reason(exc)}",

@@ -25,7 +25,7 @@ from smartpf.cli.inputs import (
 )
 from smartpf.configfile import ConfigError, load_configs
 from smartpf.errors import UsageError
-from smartpf.freqtrade_config import API_PORT, api_server, freqtrade_config
+from smartpf.freqtrade.config import API_PORT, api_server, freqtrade_config
 from smartpf_core import PRESETS, check_config, investment_problems
 
 BAD_INPUT = 2

@@ -101,28 +101,16 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
 def open_store(args: argparse.Namespace, read_only: bool = False) -> tuple[dict[str, Any], str, Any]:
     """The config, the database URL and the portfolio store. ``read_only``: the database is opened so that
     nothing can be written (no Freqtrade migration, no table created); else as the bot opens it."""
-    from smartpf.database import DatabaseError, bind_freqtrade, init_read_write, open_read_only
-    from smartpf.store import PortfolioStore
+    from smartpf.freqtrade import door
 
     config = load_config(args)
     real = resolve_db_url(config, args.db_url)
     url = shown_url(real)  # what is printed: never a password
     OPENED[:] = [url]
     try:
-        if read_only:
-            from sqlalchemy.orm import Session
-
-            engine = open_read_only(real)
-            bind_freqtrade(engine)
-            return config, url, PortfolioStore(Session(engine), read_only=True)
-        init_read_write(real)
-    except DatabaseError as exc:
+        return config, url, door.open_store(real, read_only=read_only)
+    except door.DatabaseError as exc:
         raise PortfolioCommandError(str(exc)) from exc
-    from freqtrade.persistence import Trade
-
-    store = PortfolioStore(Trade.session)
-    store.create_tables()
-    return config, url, store
 
 
 def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
@@ -135,7 +123,7 @@ def check_bot(config: dict[str, Any], url: str, row: Any, what: str) -> None:
 
 
 def shown_url(url: str) -> str:
-    from smartpf.database import shown
+    from smartpf.freqtrade.door import shown
 
     return shown(url)
 
@@ -144,8 +132,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     """Take the database's open trades as the portfolio: their amounts, the config's targets and investment."""
     from freqtrade.persistence import Trade
 
-    from smartpf.adapter.memory import highest_seq, open_amounts
-    from smartpf.store import new_portfolio_id
+    from smartpf.freqtrade.memory import highest_seq, open_amounts
+    from smartpf.freqtrade.store import new_portfolio_id
 
     config, url, store = open_store(args)
     result = parse_settings(config)

@@ -30,10 +30,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from smartpf.adapter.dustfeed import ordered_amount
-from smartpf.adapter.reconcile import unknown_fills
 from smartpf.backtest.report import tidy
 from smartpf.cli.portfolio import PortfolioCommandError, open_store
+from smartpf.freqtrade.dustfeed import ordered_amount
+from smartpf.freqtrade.reconcile import unknown_fills
 from smartpf_core.dust import bought_net_of_coin_fee, coin_dust
 
 DIFFER = 3  # the exchange, the database and the portfolio differ (1 is an unexpected error, 2 bad input)
@@ -248,7 +248,8 @@ def adopt_lost(engine: Any, client: Any, orders: list[dict], known: set[str], si
     when one of them has no open trade to go into."""
     from freqtrade.persistence import Trade
 
-    from smartpf.adapter import ftdoor, history
+    from smartpf.freqtrade import door as ftdoor
+    from smartpf.freqtrade import history
     from smartpf_core import Fill, Order
 
     by_pair: dict[str, list[dict]] = {}
@@ -289,9 +290,9 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
 
     from freqtrade.persistence import Trade
 
-    from smartpf.adapter import ftdoor
-    from smartpf.adapter.memory import open_amounts
     from smartpf.cli.portfolio import bot_running, check_bot
+    from smartpf.freqtrade import door as ftdoor
+    from smartpf.freqtrade.memory import open_amounts
     from smartpf_core import floor_to_step
     from smartpf_core.account import shortfalls
 
@@ -304,7 +305,7 @@ def apply(args: argparse.Namespace, config: dict[str, Any], store: Any, row: Any
         raise PortfolioCommandError(f"portfolio {row.id} was saved {now - saved_at:.0f} s ago: its bot seems to be "
                                     "running; stop it first (or pass --force)")
     # first what the database already holds of the operation under way (as the bot's first loop would book it)
-    from smartpf.adapter.reconcile import reconcile as book_from_database
+    from smartpf.freqtrade.reconcile import reconcile as book_from_database
 
     def coin_fee(ft_order: Any, pair: str) -> float:  # a buy's fee taken in the coin Freqtrade has not booked yet
         try:

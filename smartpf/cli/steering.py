@@ -38,7 +38,7 @@ from smartpf.cli.inputs import coins_arg, number_arg
 from smartpf.cli.portfolio import PortfolioCommandError, check_bot, open_store
 from smartpf.cli.portfolio import add_arguments as portfolio_arguments
 from smartpf.configfile import ConfigError, environment_overrides, load_config_file, section_file
-from smartpf.database import shown
+from smartpf.freqtrade.door import shown
 from smartpf_core import check_config
 from smartpf_core.flows import drop_coin
 

@@ -107,7 +107,7 @@ class Source:
 
 def database_problem(exc: BaseException) -> str:
     from smartpf.cli.portfolio import OPENED
-    from smartpf.database import reason
+    from smartpf.freqtrade.door import reason
 
     if isinstance(exc, PortfolioCommandError):
         return str(exc)

@@ -75,7 +75,7 @@ def state_pairs(state: Mapping[str, Any]) -> list[str]:
 
 def read_freqtrade_result(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """``smartpf-summary.json`` of a Freqtrade backtest of SmartPortfolio (or its folder): (summary, state)."""
-    from ..adapter.summary import SUMMARY_FILE
+    from ..freqtrade.summary import SUMMARY_FILE
 
     file = Path(path)
     if file.is_dir():

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from smartpf.adapter.channels import PLOT_CONFIG
+from smartpf.freqtrade.channels import PLOT_CONFIG
 from smartpf.replay.runner import before_shutdown, running_replay
 from tests.support.dryrun import DryRun, free_port
 

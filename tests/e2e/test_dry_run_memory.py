@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from smartpf.adapter.statefile import export_path, legacy_path
+from smartpf.freqtrade.statefile import export_path, legacy_path
 from smartpf.replay.runner import running_replay
 from tests.support.dryrun import DryRun
 

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from smartpf.adapter.statefile import export_path, read_state
+from smartpf.freqtrade.export import read_export
 from smartpf.replay.runner import freqtrade_command, freqtrade_env
 from tests.support.freqtrade_runs import smartpf_config
 
@@ -152,7 +152,7 @@ class DryRun:
     def state(self) -> dict:
         """The JSON export of the database's active portfolio (what the bot saved at its last loop)."""
         pid = self.active_id()
-        return (read_state(export_path(self.user_data, pid)) or {}) if pid else {}
+        return (read_export(self.user_data, pid) or {}) if pid else {}
 
     def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = 150) -> object:
         deadline = time.monotonic() + timeout

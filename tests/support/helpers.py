@@ -41,3 +41,18 @@ def started(spec=None, prices=None, now=0.0):
     tick(engine, now + 60, prices or {"BTC/USDT": 100.0, "ETH/USDT": 10.0})  # closes the initial op
     assert engine.status == "running"
     return engine
+
+
+def portfolio_bot(user_data_dir=".", name: str = "tests", runmode=None):
+    """A PortfolioBot on the default settings (BTC 50 / ETH 50, 1000 USDT) without Freqtrade running: its strategy
+    is a stand-in with only a run mode, no wallets and no data provider calls."""
+    from types import SimpleNamespace
+
+    from smartpf.freqtrade.bot import PortfolioBot
+    from smartpf.freqtrade.config import freqtrade_config
+
+    config = freqtrade_config({"assets": {"BTC": 50, "ETH": 50}, "investment": 1000}, bot_name=name)
+    config["user_data_dir"] = str(user_data_dir)
+    strategy = SimpleNamespace(dp=SimpleNamespace(runmode=runmode), wallets=None, timeframe="1m",
+                               position_adjustment_enable=True, config=config)
+    return PortfolioBot(strategy, config)

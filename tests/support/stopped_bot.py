@@ -13,8 +13,8 @@ from sqlalchemy.orm import sessionmaker
 from smartpf import paths
 from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.backtest.fastsim import simulate_fast
+from smartpf.freqtrade.store import PortfolioStore
 from smartpf.markets import load_rules
-from smartpf.store import PortfolioStore
 from smartpf_core import parse_settings
 
 ASSETS = {"BTC": 40, "ETH": 30, "SOL": 30}

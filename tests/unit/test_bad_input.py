@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smartpf.freqtrade_config import freqtrade_config
+from smartpf.freqtrade.config import freqtrade_config
 
 SECTION = {"assets": {"BTC": 50, "ETH": 50}, "investment": 1000}
 

@@ -1,4 +1,4 @@
-"""smartpf.adapter.channels without a Freqtrade process: exit naming, custom data written only on change,
+"""smartpf.freqtrade.channels without a Freqtrade process: exit naming, custom data written only on change,
 the chart columns."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 from freqtrade.enums import RunMode
 
-from smartpf.adapter import channels
+from smartpf.freqtrade import channels
 from tests.support.helpers import started, tick
 
 PRICES = {"BTC/USDT": 100.0, "ETH/USDT": 10.0}

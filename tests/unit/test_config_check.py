@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartpf.freqtrade_config import freqtrade_config
+from smartpf.freqtrade.config import freqtrade_config
 from smartpf_core import check_config, parse_settings
 
 SECTION = {"assets": {"BTC": 50, "ETH": 30, "SOL": 20}, "investment": 1000}

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartpf.adapter.dustfeed import measure, ordered_amount
-from smartpf.adapter.reconcile import fill_from, reconcile
 from smartpf.cli.reconcile import compare
+from smartpf.freqtrade.dustfeed import measure, ordered_amount
+from smartpf.freqtrade.reconcile import fill_from, reconcile
 from smartpf_core import Engine, MarketRules, Order, PortfolioSpec, Snapshot
 from smartpf_core.dust import bought_net_of_coin_fee, coin_dust, dust_by_pair, fold_into_sell, sweepable, with_dust
 from tests.support.helpers import make_spec
@@ -276,7 +276,7 @@ def test_folding_never_changes_the_value_and_sells_on_the_step(dust, rise, step)
 
 
 def test_the_trade_takes_in_the_folded_dust_from_its_coin_fee_record():
-    from smartpf.adapter.dustfeed import fold_into_trades, take_into_trade
+    from smartpf.freqtrade.dustfeed import fold_into_trades, take_into_trade
 
     class FakeTrade(SimpleNamespace):
         def recalc_trade_from_orders(self):

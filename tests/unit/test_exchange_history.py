@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartpf.adapter import client_ids, history
-from smartpf.adapter.reconcile import owner_of
-from smartpf.adapter.statefile import export_path, write_state
+from smartpf.freqtrade import client_ids, history
+from smartpf.freqtrade.reconcile import owner_of
+from smartpf.freqtrade.statefile import export_path, write_state
 from smartpf_core import Engine, Fill, Order, Snapshot
 from tests.support.helpers import RULES, make_spec, started, tick
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from smartpf.store import PortfolioStore
+from smartpf.freqtrade.store import PortfolioStore
 from smartpf_core.flows import drop_coin
 from tests.support.helpers import make_spec, started
 

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from smartpf.adapter.markets import rules_from_ccxt_market
-from smartpf.adapter.reconcile import ENTRY_TAG, reconcile
-from smartpf.adapter.statefile import export_path, legacy_path, read_state, write_state
-from smartpf.adapter.summary import CandleCloses
-from smartpf.freqtrade_config import freqtrade_config
+from smartpf.freqtrade.config import freqtrade_config
+from smartpf.freqtrade.markets import rules_from_ccxt_market
+from smartpf.freqtrade.reconcile import ENTRY_TAG, reconcile
+from smartpf.freqtrade.statefile import export_path, legacy_path, read_state, write_state
+from smartpf.freqtrade.summary import CandleCloses
 from smartpf_core import Engine, Fill, Snapshot, check_config
 from tests.support.helpers import RULES, make_spec
 

@@ -61,7 +61,7 @@ def test_backtest_fills_adjustments_at_the_candle_open_and_calls_bot_loop_start_
 
 
 def test_the_door_uses_the_fast_mechanisms_on_the_checked_version():
-    from smartpf.adapter import ftdoor
+    from smartpf.freqtrade import door as ftdoor
 
     assert ftdoor.is_checked_version()
     assert ftdoor.copy_skipped_for_istrategy() and ftdoor.adjustment_flag_read_each_loop()
@@ -69,7 +69,7 @@ def test_the_door_uses_the_fast_mechanisms_on_the_checked_version():
 
 
 def test_the_door_falls_back_to_the_slow_correct_path_on_another_version(monkeypatch):
-    from smartpf.adapter import ftdoor
+    from smartpf.freqtrade import door as ftdoor
 
     for cached in (ftdoor.freqtrade_version, ftdoor.copy_skipped_for_istrategy, ftdoor.adjustment_flag_read_each_loop):
         cached.cache_clear()
@@ -102,7 +102,7 @@ def test_orders_are_sent_through_ccxt_create_order_with_their_client_id():
 
     import ccxt
 
-    from smartpf.adapter import ftdoor
+    from smartpf.freqtrade import door as ftdoor
 
     assert ftdoor.can_name_orders()
     calls = []

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.backtest.fastsim import simulate_fast
 from smartpf.cli import main
-from smartpf.freqtrade_config import freqtrade_config
+from smartpf.freqtrade.config import freqtrade_config
 from smartpf_core import Engine, MarketRules, PortfolioSpec, parse_settings, simulate
 from smartpf_core import gate as g
 from smartpf_core.allocation import actual_weights

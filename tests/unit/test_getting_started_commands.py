@@ -83,23 +83,26 @@ def _strategy_module():
 
 
 def test_an_unfundable_investment_in_dry_run_names_dry_run_wallet_its_value_and_what_is_needed():
-    module = _strategy_module()
-    hint = module._dry_run_wallet_hint({"dry_run": True, "dry_run_wallet": 1100}, 99.3)
+    from smartpf.freqtrade.bot import dry_run_wallet_hint
+
+    hint = dry_run_wallet_hint({"dry_run": True, "dry_run_wallet": 1100}, 99.3)
     assert hint == "; in dry-run the account is dry_run_wallet = 1100: it needs at least 1200"
-    assert module._dry_run_wallet_hint({"dry_run": False, "dry_run_wallet": 1100}, 99.3) == ""
+    assert dry_run_wallet_hint({"dry_run": False, "dry_run_wallet": 1100}, 99.3) == ""
 
 
 def test_a_refused_start_is_not_logged_first_as_a_raw_exception(caplog):
-    module = _strategy_module()
+    _strategy_module()  # installs the filter, as Freqtrade loading the strategy does
     from freqtrade.exceptions import StrategyError
     from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
+    from smartpf.freqtrade.bot import SmartpfStartError
+
     def refuse():
-        raise module.SmartPortfolioError("smartpf: the bot will not start:\n  a reason")
+        raise SmartpfStartError("smartpf: the bot will not start:\n  a reason")
 
     with caplog.at_level(logging.WARNING), pytest.raises(StrategyError):
         strategy_safe_wrapper(refuse)()
-    assert "SmartPortfolioError(" not in caplog.text
+    assert "SmartpfStartError(" not in caplog.text
 
 
 # 3. any basket, any exchange ------------------------------------------------------------------------------

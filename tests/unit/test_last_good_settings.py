@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from smartpf import paths
 from smartpf_core import Engine, Snapshot
-from tests.support.helpers import RULES, make_spec
+from tests.support.helpers import RULES, make_spec, portfolio_bot
 
 sys.path.insert(0, str(paths.REPO_ROOT / "strategies"))
 from SmartPortfolio import SmartPortfolio  # noqa: E402
@@ -20,10 +20,10 @@ def strategy_in_force():
     """The strategy as a rejected reload leaves it: the engine on the old settings (BTC/ETH), its first orders
     planned. Built without Freqtrade running: only the attributes the entry callbacks read."""
     strategy = SmartPortfolio.__new__(SmartPortfolio)
-    strategy.engine = Engine(make_spec(), RULES)
-    decision = strategy.engine.step(Snapshot(0.0, {"BTC/USDT": 100.0, "ETH/USDT": 10.0}))
-    strategy._orders = {o.pair: o for o in decision.orders}
-    strategy._last_message = {}
+    strategy.bot = portfolio_bot(name="last-good")
+    strategy.bot.engine = Engine(make_spec(), RULES)
+    decision = strategy.bot.engine.step(Snapshot(0.0, {"BTC/USDT": 100.0, "ETH/USDT": 10.0}))
+    strategy.bot.orders = {o.pair: o for o in decision.orders}
     return strategy
 
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from smartpf.adapter.reconcile import owner_of, unknown_fills
 from smartpf.cli.reconcile import compare
+from smartpf.freqtrade.reconcile import owner_of, unknown_fills
 from tests.unit.test_freqtrade_glue import rebalancing_engine
 
 

@@ -291,7 +291,7 @@ def test_a_database_without_a_portfolio_is_said_on_the_page(tmp_path, monkeypatc
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
 
-    from smartpf.store import PortfolioStore
+    from smartpf.freqtrade.store import PortfolioStore
 
     db = tmp_path / "empty.sqlite"
     session = sessionmaker(bind=create_engine(f"sqlite:///{db}"))()

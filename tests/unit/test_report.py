@@ -19,11 +19,11 @@ from sqlalchemy.orm import sessionmaker
 from smartpf.backtest.candles import Timerange, load_candles
 from smartpf.backtest.fastsim import simulate_fast
 from smartpf.cli import main
+from smartpf.freqtrade.store import PortfolioStore
 from smartpf.markets import load_rules
 from smartpf.reporting.premium import premium_split
 from smartpf.reporting.series import rebuild
 from smartpf.reporting.sources import from_state
-from smartpf.store import PortfolioStore
 from smartpf_core import parse_settings
 from tests.unit.test_backtest import config_file
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from smartpf.cli import main
-from smartpf.freqtrade_config import freqtrade_config
+from smartpf.freqtrade.config import freqtrade_config
 from smartpf_core import PortfolioSpec, parse_settings
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from smartpf.cli import main
 from smartpf.cli import steering as steer
 from smartpf.configfile import load_configs
-from smartpf.store import PortfolioStore
+from smartpf.freqtrade.store import PortfolioStore
 from smartpf_core import Engine, check_config, settings_change_problem
 from tests.support.helpers import make_spec, started
 from tests.support.pg import postgres  # noqa: F401 - the PostgreSQL server fixture

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
-from smartpf.adapter.memory import highest_seq, recall
-from smartpf.adapter.reconcile import find_ft_order, reconcile
-from smartpf.adapter.statefile import StateFileError
-from smartpf.store import ACTIVE, PortfolioRow, PortfolioStore, RecordRow, StoreError
+from smartpf.freqtrade.memory import highest_seq, recall
+from smartpf.freqtrade.reconcile import find_ft_order, reconcile
+from smartpf.freqtrade.statefile import StateFileError
+from smartpf.freqtrade.store import ACTIVE, PortfolioRow, PortfolioStore, RecordRow, StoreError
 from smartpf_core import Engine
 from smartpf_core.startup import NEW, REFUSE, RESUME
 from tests.support.helpers import RULES, make_spec, started, tick

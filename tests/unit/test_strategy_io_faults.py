@@ -1,11 +1,10 @@
 """I/O faults never stop the bot or spoil Freqtrade's session (issue 18 items 6 and 7), without Freqtrade running:
-the strategy's own save path (``SmartPortfolio._persist``) on a real SQLite database with a fault injected
+the bot's own save path (``PortfolioBot.persist``, the strategy's host) on a real SQLite database with a fault injected
 below SQLAlchemy (the driver answers "database or disk is full", as SQLite does on a full disk), and an export
 path that cannot be written."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -18,16 +17,11 @@ from freqtrade.persistence.pairlock import PairLock
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from smartpf import paths
-from smartpf.adapter import ftdoor
-from smartpf.adapter.statefile import export_path, read_state
-from smartpf.store import PortfolioStore, SaveError
-from tests.support.helpers import started, tick
+from smartpf.freqtrade import door as ftdoor
+from smartpf.freqtrade.statefile import export_path, read_state
+from smartpf.freqtrade.store import PortfolioStore, SaveError
+from tests.support.helpers import portfolio_bot, started, tick
 
-_spec = importlib.util.spec_from_file_location("smartpf_strategy_io", paths.REPO_ROOT / "strategies" /
-                                               "SmartPortfolio.py")
-strategy_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(strategy_module)
 PRICES = {"BTC/USDT": 100.0, "ETH/USDT": 10.0}
 
 
@@ -50,20 +44,16 @@ def bot(tmp_path):
     """A SmartPortfolio that has just saved a running portfolio through its own session (``ftdoor.own_session``)
     on a real Freqtrade trade database (``init_db``), whose own session is ``Trade.session``."""
     init_db(f"sqlite:///{tmp_path / 'trades.sqlite'}")
-    strategy = object.__new__(strategy_module.SmartPortfolio)
-    strategy.dp = SimpleNamespace(runmode=RunMode.DRY_RUN)
-    strategy.config = {"user_data_dir": str(tmp_path / "user_data")}
-    strategy._bot = "io-faults"
-    strategy._io_failing = {}
-    strategy._store = PortfolioStore(ftdoor.own_session())
-    strategy._store.create_tables()
+    strategy = portfolio_bot(tmp_path / "user_data", "io-faults", RunMode.DRY_RUN)
+    strategy.store = PortfolioStore(ftdoor.own_session())
+    strategy.store.create_tables()
     strategy.engine = started()
-    strategy._row = strategy._store.create(strategy.engine, "io-faults")
+    strategy.row = strategy.store.create(strategy.engine, "io-faults")
     db = Trade.session.get_bind()
     fault = DiskFull(db)
     yield SimpleNamespace(strategy=strategy, fault=fault, db=db, tmp_path=tmp_path)
     event.remove(db, "before_cursor_execute", fault._check)
-    strategy._store.session.close()
+    strategy.store.session.close()
     Trade.session.remove()
 
 
@@ -77,7 +67,7 @@ def test_a_failed_save_is_rolled_back_said_once_retried_and_freqtrades_session_s
     bot.fault.on = True
     for t in (120, 180, 240):  # a rebalance and more loops while the disk is full
         tick(engine, t, {"BTC/USDT": 130.0, "ETH/USDT": 10.0} if t == 120 else PRICES)
-        strategy._persist(PRICES, float(t), engine.last_reason)  # never raises
+        strategy.persist(PRICES, float(t), engine.last_reason)  # never raises
     assert bot.fault.failed >= 3
     assert len(warnings(caplog, "cannot save the portfolio to the trade database")) == 1  # said once
     assert "database or disk is full" in warnings(caplog, "cannot save")[0]
@@ -88,7 +78,7 @@ def test_a_failed_save_is_rolled_back_said_once_retried_and_freqtrades_session_s
     assert Trade.get_trades_proxy() == [] and len(PairLock.get_all_locks().all()) == 1
 
     bot.fault.on = False  # space again: the next loop saves everything the failed ones could not, once
-    strategy._persist(PRICES, 300.0, engine.last_reason)
+    strategy.persist(PRICES, 300.0, engine.last_reason)
     fresh = PortfolioStore(Session(bot.db))
     loaded = fresh.load(fresh.active())
     assert loaded.to_dict() == engine.to_dict()
@@ -98,13 +88,13 @@ def test_a_failed_save_is_rolled_back_said_once_retried_and_freqtrades_session_s
 
 
 def test_the_store_rolls_back_its_own_session_and_names_the_error(bot):
-    store, engine = bot.strategy._store, bot.strategy.engine
+    store, engine = bot.strategy.store, bot.strategy.engine
     bot.fault.on = True
     tick(engine, 120, {"BTC/USDT": 130.0, "ETH/USDT": 10.0})
     with pytest.raises(SaveError, match="OperationalError: database or disk is full"):
-        store.save(bot.strategy._row, engine)
+        store.save(bot.strategy.row, engine)
     bot.fault.on = False
-    assert store.save(bot.strategy._row, engine) is True  # the same session works at once
+    assert store.save(bot.strategy.row, engine) is True  # the same session works at once
     assert [r.id for r in store.records(engine.portfolio_id)] == [r.id for r in engine.records if r.finished_at]
 
 
@@ -112,19 +102,19 @@ def test_the_store_rolls_back_its_own_session_and_names_the_error(bot):
 def test_an_export_that_cannot_be_written_is_a_warning_said_once(bot, caplog, blocker):
     caplog.set_level(logging.INFO)
     strategy = bot.strategy
-    path = export_path(strategy.config["user_data_dir"], strategy._row.id)
+    path = export_path(strategy.config["user_data_dir"], strategy.row.id)
     if blocker == "directory":
         path.mkdir(parents=True)
     else:
         path.parent.parent.mkdir(parents=True)
         path.parent.write_text("not a folder")
     for t in (60.0, 120.0, 180.0):
-        strategy._persist(PRICES, t, strategy.engine.last_reason)  # never raises
+        strategy.persist(PRICES, t, strategy.engine.last_reason)  # never raises
     assert len(warnings(caplog, "cannot write the export")) == 1
     fresh = PortfolioStore(Session(bot.db))
-    assert fresh.view(strategy._row.id).prices_at == 180.0  # the database save went on
+    assert fresh.view(strategy.row.id).prices_at == 180.0  # the database save went on
     if blocker == "directory":
         path.rmdir()
-        strategy._persist(PRICES, 240.0, strategy.engine.last_reason)
-        assert read_state(path)["portfolio_id"] == strategy._row.id
+        strategy.persist(PRICES, 240.0, strategy.engine.last_reason)
+        assert read_state(path)["portfolio_id"] == strategy.row.id
         assert any("is written again" in r.getMessage() for r in caplog.records)

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from smartpf.backtest.candles import Timerange, load_candles
+from smartpf.freqtrade.store import PortfolioStore
 from smartpf.markets import load_rules
-from smartpf.store import PortfolioStore
 from smartpf_core import Engine, Fill, Snapshot, parse_settings
 
 # tests/support/datasets.py: 1h BTC ETH, 20240101-20240202

@@ -21,6 +21,6 @@ from tests.support.crash import maybe_crash  # noqa: E402
 
 class CrashingSmartPortfolio(_module.SmartPortfolio):
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        if self.engine is not None and not self._backtesting:
-            maybe_crash(self.engine)
+        if self.bot.engine is not None and not self.bot.backtesting:
+            maybe_crash(self.bot.engine)
         super().bot_loop_start(current_time, **kwargs)

@@ -11,9 +11,10 @@ found at start among the pair's orders (since the portfolio started, at most 23 
   behind: the bot refuses to start, naming the orders and ``smartpf reconcile -c CONFIG --apply``, which adopts
   them exactly. Trading on would repeat them, or book an old fill a second time.
 
-Dry-run has no exchange history: there the readable export (``portfolio-<id>.json``, rewritten every loop beside
-the database) keeps the highest operation number, and only that number is read back. The core's ``corrections.seen_seq``
-then never hands out those numbers again and drops what the older operation had not yet sent.
+Dry-run has no exchange history: there the readable export (``portfolio-<id>.json`` beside the database,
+rewritten whenever the state changed: ``export``) keeps the highest operation number, and only that number is
+read back. The core's ``corrections.seen_seq`` then never hands out those numbers again and drops what the older
+operation had not yet sent.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from smartpf.adapter import client_ids, ftdoor
-from smartpf.adapter.orphans import WINDOW
-from smartpf.adapter.statefile import StateFileError, export_path, read_state
 from smartpf.errors import SmartpfError
+from smartpf.freqtrade import client_ids, door
+from smartpf.freqtrade.orphans import WINDOW
+from smartpf.freqtrade.statefile import StateFileError, export_path, read_state
 from smartpf_core import Engine
 
 RESOLVE = "smartpf reconcile -c CONFIG --apply"
@@ -77,11 +78,11 @@ def check(engine: Engine, user_data_dir: str, exchange: Any | None,
         orders: dict[str, list[Mapping[str, Any]]] = {}
         for pair in engine.ledger_pairs():
             try:
-                orders[pair] = ftdoor.orders_on_exchange(exchange, pair, since_dt)
+                orders[pair] = door.orders_on_exchange(exchange, pair, since_dt)
             except Exception as exc:  # noqa: BLE001 - any exchange failure: no start on an unchecked database
                 raise HistoryUnreadable(f"cannot read {pair}'s orders on the exchange to check that the trade "
                                         f"database is not behind it ({type(exc).__name__}: {exc})") from exc
-        known = {str(o.order_id) for t in ftdoor.trades_of() for o in t.orders if o.order_id}
+        known = {str(o.order_id) for t in door.trades_of() for o in t.orders if o.order_id}
         lost, highest = lost_orders(engine, orders, known)
         floor = max(floor, highest)
     return lost, engine.corrections.seen_seq(floor)

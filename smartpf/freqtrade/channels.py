@@ -29,7 +29,7 @@ from pandas import DataFrame
 from smartpf_core import Engine, Notice, Reason
 from smartpf_core import channels as rules
 
-from . import ftdoor
+from . import door as ftdoor
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ PLOT_CONFIG: dict[str, Any] = {
 }
 KEYS = ("smartpf_portfolio", "smartpf_target_pct", "smartpf_band_pct", "smartpf_last_operation")
 SAMPLES = 5000  # per pair: the weights of about three days of one-minute loops
-_OUR_TAG = re.compile(r"^(?:init|rb|dep|wd|exit|adopt|out)\d+:")  # as smartpf.adapter.memory.OP_TAG
+_OUR_TAG = re.compile(r"^(?:init|rb|dep|wd|exit|adopt|out)\d+:")  # as smartpf.freqtrade.memory.OP_TAG
 
 
 class Channels:

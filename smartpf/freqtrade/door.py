@@ -1,6 +1,9 @@
 """Freqtrade's internals, behind one door: everything smartpf relies on beyond the documented strategy API.
 
-- the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects; smartpf's own session beside it);
+- the trade database (Freqtrade's SQLAlchemy session and its ``Trade`` objects; smartpf's own session beside it),
+  and for the ``smartpf`` commands, opening one by URL: read-only for the commands that only read, through
+  Freqtrade's ``init_db`` (its migrations) for the ones that write; one line (``DatabaseError``, exit 2) for a
+  database that is missing, corrupt, locked, unreachable or whose driver is not installed, never with its password;
 - skipping Freqtrade's defensive deep copy of ``trade`` for callbacks that only read it;
 - switching ``position_adjustment_enable`` per loop, so idle candles cost nothing;
 - which bots already started in this process, so a config reload can be told from a fresh start;
@@ -22,10 +25,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sqlite3
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from smartpf.errors import SmartpfError
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +92,134 @@ def trades_of(pair: str | None = None) -> list[Any]:
     return Trade.get_trades_proxy(pair=pair) if pair else Trade.get_trades_proxy()
 
 
+def timeframe_seconds(timeframe: str) -> int:
+    from freqtrade.exchange import timeframe_to_seconds
+
+    return int(timeframe_to_seconds(timeframe))
+
+
 def all_order_tags() -> list[str]:
     return [o.ft_order_tag for t in trades_of() for o in t.orders]
+
+
+# ------------------------------------------------------------------ a trade database for the commands
+POSTGRES_EXTRA = "pip install 'smartpf[postgres]'"
+
+
+class DatabaseError(SmartpfError):
+    """The trade database cannot be used; the message names it (without a password) and why."""
+
+
+def shown(url: str) -> str:
+    """``url`` with any password replaced by ``***``: safe to print."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<an unreadable URL>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own first line (no SQL statement, no parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _driver_missing(url: str, exc: BaseException) -> DatabaseError:
+    return DatabaseError(f"--db-url {shown(url)}: the PostgreSQL driver is not installed ({exc}); install the "
+                         f"optional extra: {POSTGRES_EXTRA}")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and url != "sqlite:///":
+        return Path(url[len("sqlite:///"):].split("?", 1)[0])
+    return None
+
+
+def _check_exists(url: str) -> None:
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        raise DatabaseError(f"--db-url {shown(url)}: no trade database there (relative paths are taken from "
+                            f"{Path.cwd()}); pass the bot's --db-url")
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            raise DatabaseError(f"--db-url {shown(url)}: cannot be read ({exc.strerror or exc})") from exc
+        if head and head != b"SQLite format 3\x00":
+            raise DatabaseError(f"--db-url {shown(url)}: not an SQLite database (corrupt, or another file)")
+
+
+def _engine_read_only(url: str) -> Any:
+    """A SQLAlchemy engine that cannot write: SQLite opened with ``mode=ro``, PostgreSQL in read-only
+    transactions. Freqtrade's tables are read as they are (no migration)."""
+    from sqlalchemy import create_engine
+
+    _check_exists(url)
+    path = _sqlite_path(url)
+    try:
+        if path is not None:
+            target = quote(str(path.resolve()))
+            return create_engine(f"sqlite:///file:{target}?mode=ro&uri=true", connect_args={"timeout": 5})
+        if url.startswith(("postgresql", "postgres")):
+            return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
+        return create_engine(url)
+    except ImportError as exc:
+        raise _driver_missing(url, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - a URL SQLAlchemy cannot use: one line
+        raise DatabaseError(f"--db-url {shown(url)}: {reason(exc)}") from exc
+
+
+def _bind_freqtrade(engine: Any) -> None:
+    """Point Freqtrade's models at ``engine`` without its ``init_db`` (which creates and migrates tables)."""
+    from freqtrade.persistence import Order, Trade
+    from freqtrade.persistence.pairlock import PairLock
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    Trade.session = scoped_session(sessionmaker(bind=engine, autoflush=False))
+    Order.session = Trade.session
+    PairLock.session = Trade.session
+
+
+def _init_read_write(url: str) -> None:
+    """Freqtrade's own ``init_db`` (creates and migrates its tables), as the bot does at start."""
+    from freqtrade.exceptions import OperationalException
+    from freqtrade.persistence import init_db
+
+    _check_exists(url)
+    try:
+        init_db(url)
+    except ImportError as exc:
+        raise _driver_missing(url, exc) from exc
+    except OperationalException as exc:
+        raise DatabaseError(f"--db-url {shown(url)}: {str(exc).splitlines()[0]}") from exc
+    except (sqlite3.Error, Exception) as exc:  # noqa: BLE001 - corrupt, locked, unreachable: one line
+        raise DatabaseError(f"--db-url {shown(url)}: {reason(exc)}") from exc
+
+
+def open_store(url: str, read_only: bool = False) -> Any:
+    """The portfolio store (``store.PortfolioStore``) of the trade database at ``url``, with Freqtrade's models
+    bound to it. ``read_only``: nothing can be written (no migration, no table created); else opened as the bot
+    opens it (Freqtrade's ``init_db``), with smartpf's tables created. Raises ``DatabaseError`` (one line)."""
+    from sqlalchemy.orm import Session
+
+    from .store import PortfolioStore
+
+    if read_only:
+        engine = _engine_read_only(url)
+        _bind_freqtrade(engine)
+        return PortfolioStore(Session(engine), read_only=True)
+    _init_read_write(url)
+    store = PortfolioStore(trade_session())
+    store.create_tables()
+    return store
 
 
 # ------------------------------------------------------------------ speed mechanisms

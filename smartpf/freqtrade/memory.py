@@ -1,6 +1,6 @@
 """The bot's memory at start: find the portfolio that belongs to this trade database, then decide.
 
-The portfolio is looked up in the database itself (``smartpf.store``), never by ``bot_name``. A state
+The portfolio is looked up in the database itself (``smartpf.freqtrade.store``), never by ``bot_name``. A state
 file of smartpf 0.1 (version 1, ``user_data/smartpf/<bot_name>.json``) is imported once, and only
 when the database holds its trades; the decision itself (resume, new, terminated, refuse) is the
 core's ``decide_start``.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smartpf.store import PortfolioRow, PortfolioStore, new_portfolio_id
+from smartpf.freqtrade.store import PortfolioRow, PortfolioStore, new_portfolio_id
 from smartpf_core import Engine
 from smartpf_core.startup import REFUSE, StartDecision, decide_start
 

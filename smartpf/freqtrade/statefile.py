@@ -1,8 +1,9 @@
 """Files beside the trade database: the readable JSON export, and the version-1 state file of old.
 
-The truth is in the trade database (``smartpf.store``). ``portfolio-<id>.json`` is an export for other
-tools, rewritten atomically and never read back. ``<bot_name>.json`` is where smartpf 0.1 kept its
-state (version 1): it is read once, to import it into a database that holds its trades.
+The truth is in the trade database (``smartpf.freqtrade.store``). ``portfolio-<id>.json`` is an export for other
+tools (``export``), rewritten atomically and never read back (but for the operation number, ``history``).
+``<bot_name>.json`` is where smartpf 0.1 kept its state (version 1): it is read once, to import it into a
+database that holds its trades.
 """
 
 from __future__ import annotations

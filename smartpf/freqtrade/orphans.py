@@ -10,7 +10,7 @@ fill the database does not know is an orphan:
 
 - if it carries out one of the engine's outstanding orders (same pair and side, placed after the
   operation started), it is adopted into the pair's trade (or a new trade, for an initial buy) with
-  that order's tag, through ``ftdoor``; ``reconcile`` then books the fill exactly once;
+  that order's tag, through ``door``; ``reconcile`` then books the fill exactly once;
 - otherwise it is reported (log and message, once per order) with the command that shows it, and
   left out of the portfolio: the bot never counts coins it did not order.
 
@@ -24,8 +24,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from smartpf.adapter import ftdoor
-from smartpf.adapter.reconcile import owner_of, unknown_fills
+from smartpf.freqtrade import door
+from smartpf.freqtrade.reconcile import owner_of, unknown_fills
 from smartpf_core import Engine
 
 logger = logging.getLogger(__name__)
@@ -54,17 +54,17 @@ class OrphanWatch:
         if self.checked_once:
             since = max(since, op_started - 60.0)
         since_dt = datetime.fromtimestamp(since, UTC) - timedelta(seconds=5)
-        exchange = ftdoor.exchange_of(self.strategy.dp)
+        exchange = door.exchange_of(self.strategy.dp)
         lines: list[str] = []
         blind: set[str] = set()
         for pair in sorted(pairs):
             try:
-                on_exchange = ftdoor.orders_on_exchange(exchange, pair, since_dt)
+                on_exchange = door.orders_on_exchange(exchange, pair, since_dt)
             except Exception as exc:  # noqa: BLE001 - an unreadable exchange: send nothing blind
                 blind.add(pair)
                 lines.append(f"{pair}: cannot read the exchange's orders ({exc}); no order on it this loop")
                 continue
-            trades = ftdoor.trades_of(pair)
+            trades = door.trades_of(pair)
             known = {str(o.order_id) for t in trades for o in t.orders if o.order_id}
             for orphan in unknown_fills(on_exchange, known, since):
                 lines.append(self._settle(engine, orphan, trades, op_started, since_dt))
@@ -75,14 +75,14 @@ class OrphanWatch:
         oid, pair, side = str(orphan["id"]), orphan["symbol"], orphan["side"]
         what = f"order {oid} ({side} {orphan.get('filled')} {pair}, {orphan.get('status')})"
         owner = owner_of(engine, orphan, op_started)
-        if owner is not None and ftdoor.can_adopt():
-            exchange = ftdoor.exchange_of(self.strategy.dp)
-            fee = ftdoor.fee_in_base(exchange, orphan, pair, since) if side == "buy" else 0.0
+        if owner is not None and door.can_adopt():
+            exchange = door.exchange_of(self.strategy.dp)
+            fee = door.fee_in_base(exchange, orphan, pair, since) if side == "buy" else 0.0
             trade = next((t for t in trades if t.is_open), None)
             if trade is not None:
-                ftdoor.adopt_order(trade, orphan, owner.id, fee)
+                door.adopt_order(trade, orphan, owner.id, fee)
             elif side == "buy":
-                ftdoor.open_trade_for(self.strategy, orphan, owner.id, fee)
+                door.open_trade_for(self.strategy, orphan, owner.id, fee)
             else:
                 owner = None
             if owner is not None:
