@@ -102,6 +102,8 @@ class Ticker:
         prices: dict[str, float] = {}
         times: dict[str, float] = {}
         for pair in pairs:
+            if self.halted(pair):
+                continue  # no price: the core says the coin is stale, and freezes it out after stale_after
             try:
                 ticker = self.dp.ticker(pair)
             except Exception as exc:  # noqa: BLE001 - an unreachable exchange is a missing price
@@ -117,6 +119,15 @@ class Ticker:
                 if when is not None:
                     times[pair] = when
         return Quote(prices, times)
+
+    def halted(self, pair: str) -> bool:
+        """A market the exchange halted or delisted: ccxt's ``active`` is false, or the pair is gone from the
+        exchange's markets (Freqtrade reloads them every hour). Its last ticker is no price to trade on."""
+        try:
+            market = self.dp.market(pair)
+        except Exception:  # noqa: BLE001 - markets not readable: the ticker decides, as before
+            return False
+        return market is None or (isinstance(market, dict) and market.get("active") is False)
 
     def closed_candle_time(self, pair: str) -> float | None:
         """When the latest closed candle of ``pair`` closed, from Freqtrade's data provider."""
