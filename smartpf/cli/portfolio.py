@@ -369,10 +369,14 @@ def cmd_records(args: argparse.Namespace) -> int:
 
     since = parse_since(args.since)
     _url, _store, _row, engine = read_portfolio(args)
-    text = records_csv(record_rows(engine.records, since))
-    if args.csv:
-        Path(args.csv).write_text(text, encoding="utf-8")
-        print(f"wrote {len(text.splitlines()) - 1} records to {args.csv}")
+    return write_records(records_csv(record_rows(engine.records, since)), args.csv)
+
+
+def write_records(text: str, csv: str | None) -> int:
+    """The records' CSV into ``--csv FILE``, else to the terminal (``records``, locally or with ``--url``)."""
+    if csv:
+        Path(csv).write_text(text, encoding="utf-8")
+        print(f"wrote {len(text.splitlines()) - 1} records to {csv}")
     else:
         sys.stdout.write(text)
     return 0

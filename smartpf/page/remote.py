@@ -7,16 +7,14 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from smartpf.cli.portfolio import PortfolioCommandError, why_lines
+from smartpf.cli.portfolio import PortfolioCommandError, why_lines, write_records
 from smartpf.cli.view import format_view, records_csv
 
 from .guard import PASSWORD_ENV, page_password
@@ -104,13 +102,7 @@ def remote_why(args: argparse.Namespace) -> int:
 
 def remote_records(args: argparse.Namespace) -> int:
     data = fetch(args.url, "/api/records", {"since": args.since} if args.since else None)
-    text = records_csv(list(data.get("records") or []))
-    if args.csv:
-        Path(args.csv).write_text(text, encoding="utf-8")
-        print(f"wrote {len(text.splitlines()) - 1} records to {args.csv}")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return write_records(records_csv(list(data.get("records") or [])), args.csv)
 
 
 REMOTE: dict[str, Callable[[argparse.Namespace], int]] = {"status": remote_status, "why": remote_why,
