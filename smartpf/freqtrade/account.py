@@ -33,6 +33,7 @@ class Held:
     spendable: float | None = None
     balances: dict[str, float] | None = None
     dust: dict[str, float] | None = None  # live: the coins fees in the coin left outside the trades
+    trades: tuple[Any, ...] = ()  # the open trades read for this (one query a loop, shared with the host)
 
 
 def from_trades(engine: Engine, trades: list[Any], blind: set[str] | frozenset[str] = frozenset()) -> Held:
@@ -40,7 +41,7 @@ def from_trades(engine: Engine, trades: list[Any], blind: set[str] | frozenset[s
     ours = {o.id for o in engine.pending_orders()}
     foreign = frozenset(t.pair for t in trades if t.has_open_orders and not any(
         o.ft_order_tag in ours for o in t.orders if o.ft_is_open)) | blind
-    return Held({t.pair: float(t.amount) for t in trades}, foreign)
+    return Held({t.pair: float(t.amount) for t in trades}, foreign, trades=tuple(trades))
 
 
 class Backtest:
@@ -100,7 +101,7 @@ class Live(DryRun):
         if held is None:
             return None
         # the coins fees in the coin left outside the trades count as the portfolio's (smartpf_core.dust)
-        dust = dustfeed.measure(door.open_trades(), wallets.get_total)
+        dust = dustfeed.measure(held.trades, wallets.get_total)
         return replace(held, spendable=wallets.get_available_stake_amount(), balances=balances, dust=dust)
 
     def fee_base(self) -> Callable[[Any, str], float] | None:

@@ -295,7 +295,7 @@ class PortfolioBot:
                                         price_times=quote.times, spendable=held.spendable, balances=held.balances,
                                         dust=held.dust))
         if held.dust:  # live, a sell the engine folded dust into: the trade takes it in (dustfeed)
-            for line in dustfeed.fold_into_trades(decision.orders, engine.holdings, door.open_trades()):
+            for line in dustfeed.fold_into_trades(decision.orders, engine.holdings, held.trades):
                 logger.info("smartpf: %s", line)
         self.orders = {o.pair: o for o in decision.orders}
         # Freqtrade reads this attribute every loop before it calls adjust_trade_position (with its per-call

@@ -17,8 +17,6 @@ FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 # Pages written on other branches, linked already from where a reader looks for them; each leaves this
 # set once its branch is merged (then a missing one fails like any other link).
-# pages written on other branches, allowed to be missing until merged (all merged now: a missing page fails)
-PENDING: set[str] = set()
 LINKED = {"docs/exchanges-live.md", "docs/page.md", "docs/channels.md", "docs/options.md", "docs/options-flows.md"}
 
 
@@ -63,10 +61,8 @@ def test_every_relative_link_resolves_to_a_file_and_a_heading():
     for page in pages():
         for target in links(page):
             path, anchor = resolve(page, target)
-            name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
             if not path.exists():
-                if name not in PENDING:
-                    broken.append(f"{page.relative_to(REPO_ROOT)}: {target} (no such file)")
+                broken.append(f"{page.relative_to(REPO_ROOT)}: {target} (no such file)")
             elif anchor and path.suffix == ".md" and anchor not in anchors(path):
                 broken.append(f"{page.relative_to(REPO_ROOT)}: {target} (no such heading)")
     assert broken == []
