@@ -96,11 +96,13 @@ class PortfolioSpec:
     volatility_window: int = DEFAULT_VOLATILITY_WINDOW  # seconds (whole days), for inverse_volatility
     gate: Gate = Gate()  # rebalancing options 1-3 (smartpf_core.gate), all off by default
     weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
+    _rule: Threshold = field(init=False, repr=False, compare=False)  # (made once: read at every check)
 
     def __post_init__(self) -> None:
         total = sum(p for _, p in self.allocations)
         weights = {self.pair(c): p / total for c, p in self.allocations}
         object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "_rule", Threshold(self.threshold, self.threshold_type))
 
     def pair(self, coin: str) -> str:
         return f"{coin}/{self.stake_currency}"
@@ -120,7 +122,7 @@ class PortfolioSpec:
 
     @property
     def threshold_rule(self) -> Threshold:
-        return Threshold(self.threshold, self.threshold_type)
+        return self._rule
 
     def describe_threshold(self) -> str:
         return self.threshold_rule.describe()

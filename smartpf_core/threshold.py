@@ -7,6 +7,7 @@ Relative: the deviation is in percent of the coin's target and the band scales w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 def deviation(actual: float, target: float, threshold_type: str) -> float:
@@ -38,7 +39,12 @@ class Threshold:
 
     def describe(self) -> str:
         """Always say which threshold type is in force: users of other products are split on it."""
-        if self.kind == "absolute":
-            unit = "percentage point" if self.size == 1 else "percentage points"
-            return f"{self.size:g} {unit} (absolute)"
-        return f"{self.size:g} % of each target (relative)"
+        return _describe(self.size, self.kind)
+
+
+@lru_cache(maxsize=64)
+def _describe(size: float, kind: str) -> str:  # (said at every check: made once per threshold)
+    if kind == "absolute":
+        unit = "percentage point" if size == 1 else "percentage points"
+        return f"{size:g} {unit} (absolute)"
+    return f"{size:g} % of each target (relative)"

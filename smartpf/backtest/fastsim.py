@@ -14,8 +14,10 @@ operations, in the same order, as ``smartpf_core.ValueTracker``.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from smartpf_core.simulate import EXECUTIONS, sim_result, trade_tick
 from smartpf_core.triggers import scheduled_index
 
 ENGINES = ("fast", "step")
-_FIRST_BLOCK = 512
+_FIRST_BLOCK = 128  # (the next candidate is most often a few ticks away)
 _MAX_BLOCK = 1 << 16
 _REL_MARGIN = 1e-7  # a trigger within this (relative) of its limit is checked by the engine itself
 _ABS_MARGIN = 1e-7
@@ -55,9 +57,12 @@ class PriceArrays:
         self.times = np.asarray(times, dtype=np.float64)
         self.n = len(self.times_list)
         self.pairs = list(opens)
+        self.column = {p: k for k, p in enumerate(self.pairs)}
         self.rows = np.column_stack([np.asarray(opens[p], dtype=np.float64) for p in self.pairs]) \
             if self.n else np.zeros((0, len(self.pairs)))
-        self.cols = {p: np.ascontiguousarray(self.rows[:, k]) for k, p in enumerate(self.pairs)}
+        # the opens pair by pair: one contiguous row each (a block of several coins is one slice)
+        self.by_pair = np.ascontiguousarray(self.rows.T)
+        self.cols = {p: self.by_pair[k] for k, p in enumerate(self.pairs)}
         self.close_pairs = list(closes)
         self.last_close = {p: _ffill_closes(np.asarray(closes[p], dtype=np.float64)) for p in self.close_pairs}
         self.ever_closed = {p: bool((~np.isnan(np.asarray(closes[p], dtype=np.float64))).any())
@@ -74,6 +79,8 @@ class _Market:
         self.pairs = arrays.pairs
         self.rows = arrays.rows
         self.cols = arrays.cols
+        self.by_pair = arrays.by_pair
+        self.column = arrays.column
         self.close_pairs = arrays.close_pairs
         self.last_close = arrays.last_close
         self.ever_closed = arrays.ever_closed
@@ -98,6 +105,19 @@ class _Market:
         self.next_force = np.minimum.accumulate(nxt[::-1])[::-1] if self.n else nxt
         self.check_index = np.floor(self.times / spec.check_interval + 1e-9)
         self.every_tick_checks = bool(self.n < 2 or (np.diff(self.check_index) > 0).all())
+        self._bands: tuple[Mapping[str, float], dict[str, float], dict[str, float]] | None = None
+
+    def bands(self, spec: PortfolioSpec, weights: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+        """Per pair of ``weights``, its band and its threshold's size; those of the settings' weights are kept
+        for the whole run (computed weights, which change, are computed afresh)."""
+        kept = self._bands
+        if kept is not None and kept[0] == weights:
+            return kept[1], kept[2]
+        bands = {p: spec.threshold_for(p).band(w) for p, w in weights.items()}
+        sizes = {p: spec.threshold_for(p).size for p in weights}
+        if weights == spec.weights:
+            self._bands = (dict(weights), bands, sizes)
+        return bands, sizes
 
     def prices(self, i: int) -> dict[str, float]:
         """The engine's snapshot prices at tick ``i``: the open of every pair that has one."""
@@ -117,10 +137,11 @@ class _Values:
         ledger = engine.ledger
         if stop == start + 1:  # one stepped candle: the same float operations on Python floats (no array set-up)
             one: float = 0
+            closes = self.market.last_close
             for pair, qty in ledger.holdings.items():
                 if qty:
-                    col = self.market.last_close.get(pair)
-                    one = one + (qty * float(col[start]) if col is not None else 0.0 * qty)
+                    col = closes.get(pair)
+                    one = one + (qty * col.item(start) if col is not None else 0.0 * qty)
             self.values[start] = ledger.cash + one
             return
         total: np.ndarray | float = 0
@@ -144,9 +165,9 @@ def _could_trade(cols: list[tuple[np.ndarray, float, float, float, float]], cash
     """At tick ``k``, could any order clear its minimum (the vectorised test below, for one tick)?"""
     value = cash
     for col, qty, _, _, _ in cols:
-        value += qty * float(col[k])
+        value += qty * col.item(k)
     for col, qty, target, fixed, per_unit in cols:
-        price = float(col[k])
+        price = col.item(k)
         gap = qty * price - target * value
         distance = gap if gap > 0 else min(-gap, cash)
         if distance + 1e-9 >= max(fixed, per_unit * price) * (1 - _REL_MARGIN) - _ABS_MARGIN:
@@ -283,11 +304,12 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     weights = rest.targets if rest.targets is not None else spec.weights  # (computed ones: inverse volatility)
     plan = rest.plan_targets if rest.plan_targets is not None else weights  # what a rebalance would trade towards
     n = market.n
-    held = [(p, market.cols[p], q, weights.get(p, 0.0)) for p, q in rest.holdings.items()
-            if q and p in market.cols]
-    unpriced_holding = any(q and p not in market.cols for p, q in rest.holdings.items())
-    if unpriced_holding:
-        return start
+    held = []
+    for p, q in rest.holdings.items():
+        if q:
+            if p not in market.cols:
+                return start  # a coin held without prices: the engine steps every tick
+            held.append((p, market.cols[p], q, weights.get(p, 0.0)))
     cash = rest.cash
     invested = rest.invested
     tp, sl = spec.take_profit, spec.stop_loss
@@ -295,9 +317,20 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     if spec.gate.gates and (rest.plan_targets is not None or dict(weights) != dict(spec.weights)):
         return start  # gates over computed or frozen-out weights: the engine checks every tick itself
     threshold = max((spec.threshold, *(t for _, t in spec.gate.bands)))
-    bands = {p: spec.threshold_for(p).band(w) for p, w in weights.items()}
+    bands, sizes = market.bands(spec, weights)
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
-    unheld_targets = [(w, spec.threshold_for(p).size) for p, w in weights.items() if not rest.holdings.get(p)]
+    unheld_targets = [(w, sizes[p]) for p, w in weights.items() if not rest.holdings.get(p)]
+    # the held coins as columns of one array: their quantities, targets and (band - margin) (0 - margin for a
+    # coin without a target), so that the drift of every coin is a few operations on a block
+    held_idx: list[int] | slice = [market.column[p] for p, _, _, _ in held]
+    if held_idx and held_idx == list(range(held_idx[0], held_idx[0] + len(held_idx))):
+        held_idx = slice(held_idx[0], held_idx[0] + len(held_idx))  # (a view, not a copy)
+    columns = np.array([(q, t, (bands.get(p, 0.0) if t > 0 else 0.0) - margin) for p, _, q, t in held],
+                       dtype=np.float64).reshape(-1, 3)
+    held_qty, held_target, held_limit = columns[:, 0:1], columns[:, 1:2], columns[:, 2:3]
+    # where no price is missing (no forced tick) every basket price is > 0: the value is too, if the cash is
+    # not negative and only basket coins are held
+    value_positive = cash >= 0 and all(q > 0 and p in spec.weights for p, _, q, _ in held)
     next_schedule = None
     if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
@@ -318,8 +351,8 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
                                                      spec.interval) + 1) * spec.interval
             next_schedule = int(np.searchsorted(market.times, due - 1e-6 * spec.interval, side="left"))
         return min(forced, next_schedule, n)
-    block = _FIRST_BLOCK
     s = start
+    block = _FIRST_BLOCK
     while s < n:
         e = min(n, s + block)
         if next_schedule is not None and next_schedule < e:
@@ -327,14 +360,14 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
             if e == s:
                 return s
         cand = market.force[s:e].copy()
-        value: np.ndarray | float = cash
-        parts = []
-        for _, col, qty, _ in held:
-            x = qty * col[s:e]
-            parts.append(x)
-            value = value + x
-        value_arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (e - s,))
-        cand |= ~(value_arr > 0)
+        # each held coin's value, and the portfolio's: cash + x1 + x2 + ..., in the order of the holdings
+        x_all = market.by_pair[held_idx, s:e] * held_qty
+        value_arr = np.full(e - s, cash, dtype=np.float64)
+        for x in x_all:
+            value_arr += x
+        parts = list(x_all) if spec.gate.gates else []
+        if not value_positive:
+            cand |= ~(value_arr > 0)
         if invested > 0 and (tp is not None or sl is not None):
             rate = (value_arr - invested) / invested * 100.0
             if tp is not None:
@@ -342,10 +375,7 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
             if sl is not None:
                 cand |= rate <= -sl + 1e-9 + _REL_MARGIN * abs(sl) + _ABS_MARGIN
         if not scheduled:
-            drift = np.zeros(e - s, dtype=bool)
-            for (pair, _, _, target), x in zip(held, parts, strict=True):
-                band = bands.get(pair, 0.0) if target > 0 else 0.0
-                drift |= np.abs(x - target * value_arr) > (band - margin) * value_arr
+            drift = (np.abs(x_all - held_target * value_arr) > held_limit * value_arr).any(axis=0)
             for target, own in unheld_targets:  # a coin not held deviates by its whole target
                 if target * 100.0 > own * (1 - _REL_MARGIN) - _ABS_MARGIN or spec.threshold_type == "relative":
                     drift[:] = True
@@ -358,19 +388,20 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
             if until is not None:
                 drift &= market.times[s:e] >= until - 1e-3
             room = None
-            if drift.any() and turnover is not None and spec.gate.max_turnover is not None:
+            gated = spec.gate.gates  # (without options, the drift goes straight to the minimums' test)
+            if gated and drift.any() and turnover is not None and spec.gate.max_turnover is not None:
                 # the cap holds a rebalance back while the last 30 days' trades use 99.5 % of it or more
                 times_, after = turnover
                 used = after[np.searchsorted(times_, market.times[s:e] - gate.TURNOVER_WINDOW, side="left")]
                 cap = spec.gate.max_turnover / 100.0 * value_arr
                 drift &= used < 0.995 * cap * (1 + 1e-6) + 1e-9
                 room = cap - used
-            if drift.any():
+            if gated and drift.any():
                 worth = _worth_it(spec, held, parts, value_arr)
                 if worth is not None:
                     drift &= worth
             if drift.any():
-                partial = _partial(spec, held, parts, value_arr, bands, market.cols, removed)
+                partial = _partial(spec, held, parts, value_arr, bands, market.cols, removed) if gated else None
                 scale = None if room is None else _scale(tradable_cols, partial, s, value_arr, room)
                 drift = _tradable_drift(drift, cand, tradable_cols, cash, s, value_arr, partial, scale)
             cand |= drift
@@ -456,10 +487,28 @@ def run_backtest(engine: str, spec: PortfolioSpec, times: np.ndarray, opens: Map
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
-    if engine == "fast":
-        result = simulate_fast(spec, times, opens, closes, rules=rules, execution=execution, progress=progress,
-                               prepared=prepared)
-    else:
-        result = simulate(spec, times.tolist(), {p: opens[p].tolist() for p in opens},
-                          {p: closes[p].tolist() for p in closes}, rules=rules, execution=execution)
+    with _collector_paused():
+        if engine == "fast":
+            result = simulate_fast(spec, times, opens, closes, rules=rules, execution=execution, progress=progress,
+                                   prepared=prepared)
+        else:
+            result = simulate(spec, times.tolist(), {p: opens[p].tolist() for p in opens},
+                              {p: closes[p].tolist() for p in closes}, rules=rules, execution=execution)
     return result, time.perf_counter() - t0
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused for one run (either engine), as it was before after it.
+
+    A run makes hundreds of thousands of small objects (orders, fills, records) and no reference cycle:
+    reference counting frees every one of them, and the collector's passes over them (more of them as a
+    sweep keeps its results) found nothing to free while costing 3-5 % of a sweep
+    (tests/unit/test_fastsim_prepared.py checks that a run leaves no cycle behind)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

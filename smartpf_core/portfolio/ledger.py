@@ -78,8 +78,8 @@ class Ledger:
 
     def held_pairs(self, targets: Mapping[str, float]) -> tuple[str, ...]:
         """The target pairs, then any other pair still held (a coin removed from the targets)."""
-        extra = tuple(p for p, q in self.holdings.items() if q > 0 and p not in targets)
-        return (*targets, *extra)
+        extra = [p for p, q in self.holdings.items() if q > 0 and p not in targets]
+        return (*targets, *extra) if extra else tuple(targets)
 
     def hodl_pairs(self) -> tuple[str, ...]:
         return tuple(p for p, q in self.hodl.holdings.items() if q > 0)

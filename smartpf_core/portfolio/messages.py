@@ -73,12 +73,13 @@ def terminated(info: Mapping[str, Any] | None) -> Reason:
 def below_threshold(drift: Drift | None, spec: PortfolioSpec) -> Reason:
     if drift is None:
         return Reason(ev.BELOW_THRESHOLD, "nothing held yet", {})
+    rule = spec.threshold_for(drift.pair)
     return Reason(
         ev.BELOW_THRESHOLD,
         f"largest deviation {drift.pair} {drift.deviation:+.2f} is within the threshold of "
-        f"{spec.threshold_for(drift.pair).describe()} (actual {drift.actual * 100:.2f} % vs target "
+        f"{rule.describe()} (actual {drift.actual * 100:.2f} % vs target "
         f"{drift.target * 100:.2f} %)",
-        {"pair": drift.pair, "deviation": drift.deviation, "threshold": spec.threshold_for(drift.pair).size,
+        {"pair": drift.pair, "deviation": drift.deviation, "threshold": rule.size,
          "threshold_type": spec.threshold_type, "actual": drift.actual, "target": drift.target},
     )
 
@@ -140,13 +141,13 @@ def started(investment: float, currency: str, op_id: str, skipped: Sequence[Skip
 
 
 def rebalance_started(op_id: str, trigger: str, why: str, orders: tuple[Order, ...]) -> Notice:
-    what = ", ".join(f"{o.side} {o.amount:g} {o.pair}" for o in orders)
+    what = ", ".join([f"{o.side} {o.amount:g} {o.pair}" for o in orders])
     return Notice("rebalance_started", f"rebalance {op_id} ({trigger}): {why}; {what}",
                   {"op": op_id, "trigger": trigger, "value": sum(o.value for o in orders)})
 
 
 def finished(record: OperationRecord, currency: str) -> Notice:
-    trades = "; ".join(f"{t.side} {t.amount:g} {t.pair} at {t.price:g}" for t in record.trades) or "no trades"
+    trades = "; ".join([f"{t.side} {t.amount:g} {t.pair} at {t.price:g}" for t in record.trades]) or "no trades"
     skipped = [s.describe(currency) for s in record.skipped]
     text = f"{record.kind} {record.id} done: {trades}"
     if skipped:

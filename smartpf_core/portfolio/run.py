@@ -90,6 +90,9 @@ class Run:
     def record_of(self, op: Operation, now: float) -> OperationRecord:
         """The record of the operation under way. A state saved or imported without it (a version-1 file whose
         records were dropped) gets it back, started with the portfolio: the core never fails on its own state."""
+        records = self.records
+        if records and records[-1].id == op.id:  # (where it is but for a state saved in between)
+            return records[-1]
         record = self.find_record(op.id)
         if record is None:
             started = self.started_at if self.started_at is not None else now
@@ -285,12 +288,13 @@ class Run:
         missing: list[str] = []
         stale: list[str] = []
         limit = 2 * self.spec.check_interval
+        prices, marked, times = snap.prices, snap.stale, snap.price_times
         for pair in pairs:
-            price = snap.prices.get(pair)
+            price = prices.get(pair)
             if price is None or not price > 0 or math.isinf(price):
                 missing.append(pair)
-            elif pair in snap.stale or (
-                snap.price_times is not None and snap.time - snap.price_times.get(pair, -math.inf) > limit
+            elif (marked and pair in marked) or (
+                times is not None and snap.time - times.get(pair, -math.inf) > limit
             ):
                 stale.append(pair)
         if missing:
