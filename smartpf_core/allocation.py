@@ -10,7 +10,11 @@ from .threshold import deviation as deviation  # re-exported: it lived here
 
 def portfolio_value(holdings: Mapping[str, float], prices: Mapping[str, float], cash: float) -> float:
     """V = sum of holdings x price + the bot's idle cash."""
-    return cash + sum(qty * prices[pair] for pair, qty in holdings.items() if qty)
+    total: float = 0  # (a loop, not sum() over a generator: the same additions, from the same int 0, in order)
+    for pair, qty in holdings.items():
+        if qty:
+            total += qty * prices[pair]
+    return cash + total
 
 
 def actual_weights(

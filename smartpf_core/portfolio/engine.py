@@ -285,8 +285,9 @@ class Engine:
         if run.last_check is None or (spec.mode == "scheduled" and run.last_schedule is None):
             return None
         accepted = run.guard.accepted
-        if any(accepted.get(pair) != prices.get(pair) for pair in run.pairs()):
-            return None
+        for pair in run.pairs():
+            if accepted.get(pair) != prices.get(pair):
+                return None
         wakes = [] if spec.recurring is None else [spec.recurring.next_time(run.started_at, run.deposits)]
         if spec.weighting == "inverse_volatility" and run.sample_day is not None:
             wakes.append((run.sample_day + 1) * DAY)
