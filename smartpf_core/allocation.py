@@ -46,15 +46,10 @@ def largest_drift(
     """The largest absolute deviation over every coin held or targeted (on the hot path of every check)."""
     best_pair = None
     best_dev = 0.0
-    best_size = 0.0
-    absolute = threshold_type == "absolute"
     for pair in {**targets, **weights}:
-        actual, target = weights.get(pair, 0.0), targets.get(pair, 0.0)
-        # (``deviation``'s absolute case written out: this runs for every coin at every check)
-        dev = (actual - target) * 100.0 if absolute else deviation(actual, target, threshold_type)
-        size = abs(dev)
-        if best_pair is None or size > best_size:
-            best_pair, best_dev, best_size = pair, dev, size
+        dev = deviation(weights.get(pair, 0.0), targets.get(pair, 0.0), threshold_type)
+        if best_pair is None or abs(dev) > abs(best_dev):
+            best_pair, best_dev = pair, dev
     if best_pair is None:
         return None
     return Drift(best_pair, weights.get(best_pair, 0.0), targets.get(best_pair, 0.0), best_dev)

@@ -43,15 +43,11 @@ class PriceGuard:
               hold_for: float) -> list[Jump]:
         """Accept the prices that are plausible; return the jumps that still wait for confirmation."""
         jumps: list[Jump] = []
-        accepted, pending = self.accepted, self.pending
         for pair in pairs:
             price = prices[pair]
-            ref = accepted.get(pair)
-            # (``_within`` and ``accept``, written out: this runs for every pair at every tick)
-            if limit_pct is None or ref is None or abs(price / ref - 1.0) * 100.0 <= limit_pct + 1e-9:
-                accepted[pair] = price
-                if pending:
-                    pending.pop(pair, None)
+            ref = self.accepted.get(pair)
+            if limit_pct is None or ref is None or _within(price, ref, limit_pct):
+                self.accept(pair, price)
                 continue
             pend = self.pending.get(pair)
             if pend is not None and _within(price, pend[0], limit_pct):

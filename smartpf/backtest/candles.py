@@ -90,3 +90,14 @@ def load_candles(datadir: str | Path, pairs: list[str], timeframe: str, timerang
              .reindex(index).to_numpy(dtype=float) for p, df in frames.items()}
     closes = {p: df["close"].reindex(index).to_numpy(dtype=float) for p, df in frames.items()}
     return Candles(times, opens, closes)
+
+
+def ffill_closes(col: np.ndarray) -> np.ndarray:
+    """The last known close at each candle, 0 before the first (ValueTracker's ``last_close.get(p, 0.0)``):
+    how both the fast engine and the report value a coin on a missing candle."""
+    known = ~np.isnan(col)
+    if known.all():
+        return col
+    idx = np.where(known, np.arange(len(col)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    return np.where(idx >= 0, col[np.maximum(idx, 0)], 0.0)

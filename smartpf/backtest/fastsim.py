@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from smartpf.backtest.candles import ffill_closes
 from smartpf_core import Engine, MarketRules, PortfolioSpec, Reserves, SimResult, gate, simulate
 from smartpf_core.conventions import FREQTRADE
 from smartpf_core.portfolio import AtRest
@@ -32,17 +33,6 @@ _FIRST_BLOCK = 128  # (the next candidate is most often a few ticks away)
 _MAX_BLOCK = 1 << 16
 _REL_MARGIN = 1e-7  # a trigger within this (relative) of its limit is checked by the engine itself
 _ABS_MARGIN = 1e-7
-
-
-def _ffill_closes(col: np.ndarray) -> np.ndarray:
-    """The last known close at each candle, 0 before the first (ValueTracker's ``last_close.get(p, 0.0)``)."""
-    known = ~np.isnan(col)
-    if known.all():
-        return col
-    idx = np.where(known, np.arange(len(col)), -1)
-    np.maximum.accumulate(idx, out=idx)
-    out = np.where(idx >= 0, col[np.maximum(idx, 0)], 0.0)
-    return out
 
 
 class PriceArrays:
@@ -64,7 +54,7 @@ class PriceArrays:
         self.by_pair = np.ascontiguousarray(self.rows.T)
         self.cols = {p: self.by_pair[k] for k, p in enumerate(self.pairs)}
         self.close_pairs = list(closes)
-        self.last_close = {p: _ffill_closes(np.asarray(closes[p], dtype=np.float64)) for p in self.close_pairs}
+        self.last_close = {p: ffill_closes(np.asarray(closes[p], dtype=np.float64)) for p in self.close_pairs}
         self.ever_closed = {p: bool((~np.isnan(np.asarray(closes[p], dtype=np.float64))).any())
                             for p in self.close_pairs}
 
@@ -105,23 +95,17 @@ class _Market:
         self.next_force = np.minimum.accumulate(nxt[::-1])[::-1] if self.n else nxt
         self.check_index = np.floor(self.times / spec.check_interval + 1e-9)
         self.every_tick_checks = bool(self.n < 2 or (np.diff(self.check_index) > 0).all())
-        self._bands: tuple[Mapping[str, float], dict[str, float], dict[str, float]] | None = None
-
-    def bands(self, spec: PortfolioSpec, weights: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-        """Per pair of ``weights``, its band and its threshold's size; those of the settings' weights are kept
-        for the whole run (computed weights, which change, are computed afresh)."""
-        kept = self._bands
-        if kept is not None and kept[0] == weights:
-            return kept[1], kept[2]
-        bands = {p: spec.threshold_for(p).band(w) for p, w in weights.items()}
-        sizes = {p: spec.threshold_for(p).size for p in weights}
-        if weights == spec.weights:
-            self._bands = (dict(weights), bands, sizes)
-        return bands, sizes
+        self.spec_bands = _bands(spec, spec.weights)  # (the settings' weights: the same for the whole run)
 
     def prices(self, i: int) -> dict[str, float]:
         """The engine's snapshot prices at tick ``i``: the open of every pair that has one."""
         return {p: v for p, v in zip(self.pairs, self.rows[i].tolist(), strict=True) if v == v}
+
+
+def _bands(spec: PortfolioSpec, weights: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """Per pair of ``weights``, its band (a fraction of the portfolio) and its threshold's size."""
+    return ({p: spec.threshold_for(p).band(w) for p, w in weights.items()},
+            {p: spec.threshold_for(p).size for p in weights})
 
 
 class _Values:
@@ -314,10 +298,11 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     invested = rest.invested
     tp, sl = spec.take_profit, spec.stop_loss
     scheduled = spec.mode == "scheduled"
-    if spec.gate.gates and (rest.plan_targets is not None or dict(weights) != dict(spec.weights)):
+    gated = spec.gate.gates  # (without options, a drift goes straight to the minimums' test)
+    if gated and (rest.plan_targets is not None or dict(weights) != dict(spec.weights)):
         return start  # gates over computed or frozen-out weights: the engine checks every tick itself
     threshold = max((spec.threshold, *(t for _, t in spec.gate.bands)))
-    bands, sizes = market.bands(spec, weights)
+    bands, sizes = market.spec_bands if weights == spec.weights else _bands(spec, weights)
     margin = _REL_MARGIN * threshold / 100.0 + _ABS_MARGIN
     unheld_targets = [(w, sizes[p]) for p, w in weights.items() if not rest.holdings.get(p)]
     # the held coins as columns of one array: their quantities, targets and (band - margin) (0 - margin for a
@@ -328,9 +313,6 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
     columns = np.array([(q, t, (bands.get(p, 0.0) if t > 0 else 0.0) - margin) for p, _, q, t in held],
                        dtype=np.float64).reshape(-1, 3)
     held_qty, held_target, held_limit = columns[:, 0:1], columns[:, 1:2], columns[:, 2:3]
-    # where no price is missing (no forced tick) every basket price is > 0: the value is too, if the cash is
-    # not negative and only basket coins are held
-    value_positive = cash >= 0 and all(q > 0 and p in spec.weights for p, _, q, _ in held)
     next_schedule = None
     if scheduled and rest.last_schedule is not None:
         # the first time the schedule index passes the last one checked (1e-6 early: a margin)
@@ -365,9 +347,8 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
         value_arr = np.full(e - s, cash, dtype=np.float64)
         for x in x_all:
             value_arr += x
-        parts = list(x_all) if spec.gate.gates else []
-        if not value_positive:
-            cand |= ~(value_arr > 0)
+        parts = list(x_all) if gated else []
+        cand |= ~(value_arr > 0)
         if invested > 0 and (tp is not None or sl is not None):
             rate = (value_arr - invested) / invested * 100.0
             if tp is not None:
@@ -388,7 +369,6 @@ def _next_candidate(rest: AtRest, market: _Market, start: int, minimums: Mapping
             if until is not None:
                 drift &= market.times[s:e] >= until - 1e-3
             room = None
-            gated = spec.gate.gates  # (without options, the drift goes straight to the minimums' test)
             if gated and drift.any() and turnover is not None and spec.gate.max_turnover is not None:
                 # the cap holds a rebalance back while the last 30 days' trades use 99.5 % of it or more
                 times_, after = turnover

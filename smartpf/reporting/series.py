@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from smartpf.backtest.candles import ffill_closes
 from smartpf_core.records import Hodl
 
 from .inputs import ReportInput
@@ -48,16 +49,6 @@ class Series:
             weights = np.where(self.value[:, None] > 0, coin_values / self.value[:, None] * 100.0, 0.0)
         weights[~self.started] = np.nan
         return weights
-
-
-def ffill_closes(col: np.ndarray) -> np.ndarray:
-    """The last known close at each candle, 0 before the first (as ``ValueTracker``)."""
-    known = ~np.isnan(col)
-    if known.all():
-        return col
-    idx = np.where(known, np.arange(len(col)), -1)
-    np.maximum.accumulate(idx, out=idx)
-    return np.where(idx >= 0, col[np.maximum(idx, 0)], 0.0)
 
 
 def cash_flow(kind: str, reason: str) -> float:

@@ -90,9 +90,6 @@ class Run:
     def record_of(self, op: Operation, now: float) -> OperationRecord:
         """The record of the operation under way. A state saved or imported without it (a version-1 file whose
         records were dropped) gets it back, started with the portfolio: the core never fails on its own state."""
-        records = self.records
-        if records and records[-1].id == op.id:  # (where it is but for a state saved in between)
-            return records[-1]
         record = self.find_record(op.id)
         if record is None:
             started = self.started_at if self.started_at is not None else now

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import signal
 import socket
 import sqlite3
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from smartpf.freqtrade.export import read_export
 from smartpf.replay.runner import freqtrade_command, freqtrade_env
-from tests.support.freqtrade_runs import smartpf_config
+from tests.support.freqtrade_runs import edit_settings, reload_config, smartpf_config
 
 
 def free_port() -> int:
@@ -168,13 +165,7 @@ class DryRun:
 
     # runtime changes
     def edit(self, **changes) -> None:
-        config = json.loads(self.config_path.read_text())
-        config["smart_portfolio"].update(changes)
-        self.config_path.write_text(json.dumps(config, indent=2))
+        edit_settings(self.config_path, changes)
 
     def reload(self) -> None:
-        token = base64.b64encode(b"smartpf:smartpf").decode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/reload_config", method="POST",
-                                         headers={"Authorization": f"Basic {token}"}, data=b"")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
+        reload_config(self.port)

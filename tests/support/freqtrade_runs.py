@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,19 @@ def ft_backtest(config: Path, timerange: str, timeout: float = 600):
     return run_freqtrade("backtesting", "-c", str(config), "--userdir", str(workdir / "user_data"),
                          "--datadir", str(paths.DEFAULT_DATADIR), "--timerange", timerange, "--cache", "none",
                          "--export", "none", timeout=timeout)
+
+
+def edit_settings(config_path: Path, changes: dict) -> None:
+    """Change keys of the ``smart_portfolio`` section of a running bot's config file (then ``reload_config``)."""
+    config = json.loads(config_path.read_text())
+    config["smart_portfolio"].update(changes)
+    config_path.write_text(json.dumps(config, indent=2))
+
+
+def reload_config(port: int) -> None:
+    """Freqtrade's /reload_config on the bot's API (the test configs' user and password are smartpf)."""
+    token = base64.b64encode(b"smartpf:smartpf").decode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/reload_config", method="POST",
+                                     headers={"Authorization": f"Basic {token}"}, data=b"")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200

@@ -3,7 +3,6 @@ exchange's accounts, and read both sides: the bot's trade database and the excha
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -12,12 +11,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from smartpf import paths
 from smartpf.replay.runner import LIVE_CONFIGS, ReplayExchange, before_shutdown, freqtrade_command
+from tests.support.freqtrade_runs import edit_settings, reload_config
 
 STRATEGIES = paths.REPO_ROOT / "strategies"
 
@@ -150,16 +149,10 @@ class LiveBot:
 
     # runtime changes ------------------------------------------------------------------------------
     def edit(self, **changes: object) -> None:
-        config = json.loads(self.config_path.read_text())
-        config["smart_portfolio"].update(changes)
-        self.config_path.write_text(json.dumps(config, indent=2))
+        edit_settings(self.config_path, changes)
 
     def reload(self) -> None:
-        token = base64.b64encode(b"smartpf:smartpf").decode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/reload_config", method="POST",
-                                         headers={"Authorization": f"Basic {token}"}, data=b"")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
+        reload_config(self.port)
 
 
 def steps(ex: ReplayExchange) -> dict[str, float]:
