@@ -149,9 +149,16 @@ def fetch(api: str, datadir: Path, markets: Path) -> int:
         url = f"{api.rstrip('/')}/api/v3/exchangeInfo"
         print(f"make data: {url} -> {markets}", flush=True)
         markets.parent.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(url, timeout=120) as response:
-            body = response.read()
-        json.loads(body)  # a JSON body, or fail before writing
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                body = response.read()
+            json.loads(body)  # a JSON body, or fail before writing
+        except (OSError, ValueError) as exc:  # (unreachable, refused, an HTTP error, not JSON: said, no traceback)
+            print(f"make data: EXCHANGE_API={api} did not serve the exchange rules at {url} ({exc}). Without "
+                  "../shared beside the clone the data is fetched from there: check the network, or set "
+                  "EXCHANGE_API to a reachable Binance-compatible API (e.g. a running `smartpf replay`)",
+                  file=sys.stderr)
+            return 2
         markets.write_bytes(body)
     todo = downloads(datadir)
     if not todo:
